@@ -1,0 +1,64 @@
+# kong-plugin-upstream-jwt — one entry point for deps, build, tests, demo, benchmarks.
+# `make test` works on a fresh Debian 12 machine: it installs what is missing first.
+
+SHELL       := /bin/bash
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= Release
+JOBS        ?= $(shell nproc)
+BUSTED      ?= busted --lua=luajit
+PYTHON      ?= /usr/bin/python3
+
+# Debian packages the project needs to build, test, demo and benchmark.
+DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
+  googletest libgtest-dev libgmock-dev libbenchmark-dev \
+  clang libclang-rt-14-dev valgrind \
+  luajit2 luarocks lua-busted lua-cjson lua-yaml lua-resty-core lua-resty-lrucache \
+  nginx-light libnginx-mod-http-lua \
+  python3 python3-jwt python3-cryptography python3-yaml \
+  nodejs npm wrk hyperfine curl procps
+
+.PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean
+
+all: build
+
+# Installs only what is missing, so it is cheap when everything is present.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing:" $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+	@$(MAKE) --no-print-directory node-deps
+
+# Node packages for the example verifying service and interop tests (jose).
+node-deps:
+	@if [ -f examples/node/package.json ] && [ ! -d examples/node/node_modules/jose ]; then \
+	  cd examples/node && npm ci --no-audit --no-fund --loglevel=error; fi
+
+build:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps build test-cpp test-lua test-e2e
+
+test-cpp: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-lua: build
+	@if [ -d spec/unit ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/unit; fi
+
+test-e2e: build
+	@if [ -d spec/e2e ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/e2e; fi
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build of everything, and its tests.
+asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUPSTREAM_JWT_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan build-fuzz
