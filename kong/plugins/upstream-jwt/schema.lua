@@ -1,0 +1,252 @@
+-- Configuration of the upstream-jwt plugin (Kong 3.x schema DSL).
+local typedefs = require "kong.db.schema.typedefs"
+
+local type = type
+local byte = string.byte
+local sub = string.sub
+
+local HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
+
+local ALGORITHMS = { "HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA" }
+
+-- Names the token always owns; a static claim may not shadow them, or a
+-- service could be fed a forged identity or request binding from config.
+local REGISTERED_CLAIMS = {
+  "iss", "aud", "iat", "nbf", "exp", "jti", "sub", "consumer", "credential",
+  "htm", "htu", "query_sha256", "body_sha256",
+}
+
+-- Kong's kong.vault.is_reference, inlined so the schema loads outside Kong.
+local function is_reference(v)
+  return type(v) == "string" and byte(v, 1) == 123 and byte(v, -1) == 125
+     and sub(v, 2, 8) == "vault:/"
+end
+
+-- Standard base64 with optional padding. Kong always has ngx.decode_base64;
+-- the fallback lets tooling that validates kong.yml in plain LuaJIT (the
+-- local gateway) reach the same verdict.
+local B64 = {}
+for i = 1, 64 do
+  B64[byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", i)] = i - 1
+end
+
+local function decode_base64(s)
+  if ngx and ngx.decode_base64 then
+    return ngx.decode_base64(s)
+  end
+  s = s:gsub("==?$", "")
+  if #s % 4 == 1 then
+    return nil
+  end
+  local out, acc, bits = {}, 0, 0
+  for i = 1, #s do
+    local v = B64[byte(s, i)]
+    if not v then
+      return nil
+    end
+    acc = acc * 64 + v
+    bits = bits + 6
+    if bits >= 8 then
+      bits = bits - 8
+      local b = math.floor(acc / 2 ^ bits)
+      out[#out + 1] = string.char(b)
+      acc = acc - b * 2 ^ bits
+    end
+  end
+  return table.concat(out)
+end
+
+-- Refuse at config time what the handler would refuse on every request. A
+-- vault reference is only resolved at request time, so it passes here and
+-- the handler fails closed if the resolved value is unusable.
+local function check_hmac_secret(entity)
+  local config = entity.config
+  local alg = config and config.algorithm
+  local min = HMAC_MIN_BYTES[alg]
+  local secret = config.secret
+  if not min or type(secret) ~= "string" or is_reference(secret) then
+    return true
+  end
+  local len = #secret
+  if config.secret_is_base64 == true then
+    local raw = decode_base64(secret)
+    if not raw then
+      return nil, "'config.secret' is not valid base64 (config.secret_is_base64 is true)"
+    end
+    len = #raw
+  end
+  if len < min then
+    return nil, ("'config.secret' is %d bytes; %s needs at least %d")
+                :format(len, alg, min)
+  end
+  return true
+end
+
+-- Structural check only: the key itself is parsed by the native library at
+-- first use, where an unusable key fails closed with a 500.
+local function validate_pem(value)
+  if value:find("-----BEGIN ", 1, true) and value:find("PRIVATE KEY-----", 1, true) then
+    return true
+  end
+  return nil, "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+end
+
+return {
+  name = "upstream-jwt",
+  fields = {
+    { consumer = typedefs.no_consumer },
+    { protocols = typedefs.protocols_http },
+    { config = {
+        type = "record",
+        fields = {
+          { algorithm = {
+              description = "JWS algorithm of the upstream token.",
+              type = "string",
+              required = true,
+              default = "HS256",
+              one_of = ALGORITHMS,
+          } },
+          { secret = {
+              description = "HMAC secret for HS256/HS384/HS512: at least as many bytes as the hash "
+                         .. "output (32/48/64). Use a vault reference such as "
+                         .. "{vault://env/upstream-jwt-secret}.",
+              type = "string",
+              required = false,
+              referenceable = true,
+              encrypted = true,
+          } },
+          { secret_is_base64 = {
+              description = "Decode `secret` from base64 before use (for binary secrets).",
+              type = "boolean",
+              required = true,
+              default = false,
+          } },
+          { private_key = {
+              description = "PEM private key for RS256/PS256 (RSA >= 2048 bits), ES256 (P-256) or "
+                         .. "EdDSA (Ed25519). Referenceable.",
+              type = "string",
+              required = false,
+              referenceable = true,
+              encrypted = true,
+              custom_validator = validate_pem,
+          } },
+          { key_id = {
+              description = "Sent as the token header's `kid`, so services can pick the key.",
+              type = "string",
+              required = false,
+          } },
+          { issuer = {
+              description = "The `iss` claim.",
+              type = "string",
+              required = true,
+              default = "kong",
+          } },
+          { audience = {
+              description = "The `aud` claim; when unset, the Kong service's name, else its host.",
+              type = "string",
+              required = false,
+          } },
+          { ttl = {
+              description = "Token lifetime in seconds (`exp` = `iat` + ttl).",
+              type = "integer",
+              required = true,
+              default = 60,
+              between = { 1, 3600 },
+          } },
+          { header = typedefs.header_name {
+              description = "Upstream request header that carries the token. A client-supplied "
+                         .. "header of this name is replaced.",
+              required = true,
+              default = "X-Upstream-JWT",
+              -- Headers that frame or route the request must never be repurposed.
+              match_none = {
+                { pattern = "^[Hh][Oo][Ss][Tt]$", err = "must not be 'Host'" },
+                { pattern = "^[Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Ll][Ee][Nn][Gg][Tt][Hh]$",
+                  err = "must not be 'Content-Length'" },
+                { pattern = "^[Tt][Rr][Aa][Nn][Ss][Ff][Ee][Rr]%-[Ee][Nn][Cc][Oo][Dd][Ii][Nn][Gg]$",
+                  err = "must not be 'Transfer-Encoding'" },
+                { pattern = "^[Cc][Oo][Nn][Nn][Ee][Cc][Tt][Ii][Oo][Nn]$",
+                  err = "must not be 'Connection'" },
+              },
+          } },
+          { header_prefix = {
+              description = "Scheme written before the token, e.g. `Bearer` gives "
+                         .. "`Bearer <token>`. None by default.",
+              type = "string",
+              required = false,
+              match = "^[%w!#%$%%&'%*%+%-%.%^_`|~]+$",
+              err = "must be a single token without spaces (e.g. 'Bearer')",
+          } },
+          { include_consumer = {
+              description = "Add `sub` and `consumer` {id, username, custom_id} when a consumer is "
+                         .. "identified.",
+              type = "boolean",
+              required = true,
+              default = true,
+          } },
+          { include_credential = {
+              description = "Add `credential` {id} when the consumer authenticated with a credential.",
+              type = "boolean",
+              required = true,
+              default = true,
+          } },
+          { bind_request = {
+              description = "Add `htm`, `htu` and `query_sha256` (method, path and query sent "
+                         .. "upstream).",
+              type = "boolean",
+              required = true,
+              default = true,
+          } },
+          { include_body_digest = {
+              description = "Add `body_sha256` over the exact body sent upstream.",
+              type = "boolean",
+              required = true,
+              default = true,
+          } },
+          { max_body_size = {
+              description = "Largest body, in bytes, the plugin hashes; a larger request is "
+                         .. "refused with 413 rather than sent unsigned.",
+              type = "integer",
+              required = true,
+              default = 8388608,
+              between = { 0, 2147483647 },
+          } },
+          { claims = {
+              description = "Static extra claims (string values) appended after the registered ones; "
+                         .. "they cannot override them.",
+              type = "map",
+              required = false,
+              keys = {
+                type = "string",
+                not_one_of = REGISTERED_CLAIMS,
+              },
+              values = {
+                type = "string",
+                len_min = 0,
+              },
+          } },
+        },
+      },
+    },
+  },
+  entity_checks = {
+    { conditional = {
+        if_field = "config.algorithm",
+        if_match = { one_of = { "HS256", "HS384", "HS512" } },
+        then_field = "config.secret",
+        then_match = { required = true },
+        then_err = "HS256, HS384 and HS512 need 'config.secret'",
+    } },
+    { conditional = {
+        if_field = "config.algorithm",
+        if_match = { one_of = { "RS256", "PS256", "ES256", "EdDSA" } },
+        then_field = "config.private_key",
+        then_match = { required = true },
+        then_err = "RS256, PS256, ES256 and EdDSA need 'config.private_key'",
+    } },
+    { custom_entity_check = {
+        field_sources = { "config.algorithm", "config.secret", "config.secret_is_base64" },
+        fn = check_hmac_secret,
+    } },
+  },
+}
