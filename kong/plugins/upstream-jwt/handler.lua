@@ -1,0 +1,293 @@
+-- upstream-jwt: signs every proxied request for the upstream service.
+--
+-- In the access phase it mints a short-lived JWT naming the consumer and
+-- binding the exact method, path, query and body sent upstream, and adds it as
+-- an upstream header. Nothing is proxied unsigned: every failure ends the
+-- request with an error response and a log line that never carries key
+-- material.
+
+local native = require "kong.plugins.upstream-jwt.native"
+local lrucache = require "resty.lrucache"
+local cjson = require "cjson.safe"
+
+-- `kong` and `ngx` are read as globals on purpose: Kong sets them before
+-- loading plugins, and test doubles can swap their members per test.
+local type = type
+local next = next
+local tonumber = tonumber
+local setmetatable = setmetatable
+local find = string.find
+local sub = string.sub
+
+local UpstreamJwtHandler = {
+  VERSION = "0.1.0",
+  -- 790: the token must describe the request as it leaves Kong and name the
+  -- consumer that was authenticated. Every bundled authentication plugin
+  -- (jwt 1450, oauth2 1400, key-auth 1250, ldap-auth 1200, basic-auth 1100,
+  -- hmac-auth 1030), acl (950) and request-transformer (801, which may
+  -- rewrite the method, path, query and body) run before us. Plugins that
+  -- change the request with a lower priority would invalidate the binding.
+  PRIORITY = 790,
+}
+
+local HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
+
+local GENERIC_500 = { message = "An unexpected error occurred" }
+local TOO_LARGE_413 = { message = "Request body too large" }
+
+-- Signers live per worker. Two levels: the last key strings seen for each conf
+-- table (compared with ==, which is a pointer compare for interned Lua
+-- strings, so the hot path builds no string), and an LRU keyed by a digest of
+-- the key material so conf tables that share a key share the parsed key and
+-- a key changed in place (vault rotation) gets a new signer on the next
+-- request.
+local conf_state = setmetatable({}, { __mode = "k" })
+local signer_lru = assert(lrucache.new(128))
+
+-- Static claims JSON, per `claims` table (Kong replaces the conf table when the
+-- plugin is reconfigured, so identity is a sound key).
+local extra_json_cache = setmetatable({}, { __mode = "k" })
+
+-- One digest handle per worker for spilled bodies; the hashing loop does not
+-- yield, so requests cannot interleave on it.
+local file_digest
+
+-- Claims are filled after the last call that can yield (reading the body)
+-- and consumed by sign() right away, so one table serves every request.
+local claims = {}
+
+local function is_str(v)
+  return type(v) == "string" and v ~= ""
+end
+
+local function fail(conf, status, log_msg, body)
+  -- exit() stops the request, so the header never travels; clearing it as
+  -- well keeps a client-supplied value out of any later phase's view.
+  kong.service.request.clear_header(conf.header)
+  kong.log.err(log_msg)
+  return kong.response.exit(status, body or GENERIC_500)
+end
+
+--- Returns the key bytes the signer needs, or nil and a message that is safe
+-- to log (lengths and causes, never the bytes).
+local function key_material(alg, conf)
+  local min = HMAC_MIN_BYTES[alg]
+  if min then
+    local secret = conf.secret
+    if not is_str(secret) then
+      return nil, "config.secret is empty (unresolved vault reference?)"
+    end
+    if conf.secret_is_base64 then
+      secret = ngx.decode_base64(secret)
+      if not secret then
+        return nil, "config.secret is not valid base64"
+      end
+    end
+    if #secret < min then
+      return nil, "config.secret is " .. #secret .. " bytes; " .. alg
+                  .. " needs at least " .. min
+    end
+    return secret
+  end
+
+  local pem = conf.private_key
+  if not is_str(pem) then
+    return nil, "config.private_key is empty (unresolved vault reference?)"
+  end
+  return pem
+end
+
+local function build_signer(conf)
+  local alg = conf.algorithm
+  local key, err = key_material(alg, conf)
+  if not key then
+    return nil, err
+  end
+  local kid = is_str(conf.key_id) and conf.key_id or nil
+  local cache_key = native.sha256_b64(alg .. "\0" .. (kid and ("k" .. kid) or "-")
+                                      .. "\0" .. key)
+  local signer = signer_lru:get(cache_key)
+  if signer then
+    return signer
+  end
+  signer, err = native.new_signer(alg, key, kid)
+  if not signer then
+    return nil, "cannot use the " .. alg .. " key: " .. tostring(err)
+  end
+  signer_lru:set(cache_key, signer)
+  return signer
+end
+
+local function get_signer(conf)
+  local alg, secret, pem = conf.algorithm, conf.secret, conf.private_key
+  local kid, b64 = conf.key_id, conf.secret_is_base64
+  local st = conf_state[conf]
+  if st and st.alg == alg and st.secret == secret and st.pem == pem
+     and st.kid == kid and st.b64 == b64 then
+    return st.signer, st.err
+  end
+  local signer, err = build_signer(conf)
+  st = st or {}
+  st.alg, st.secret, st.pem, st.kid, st.b64 = alg, secret, pem, kid, b64
+  -- A failure is remembered too: a broken key should not be re-parsed on
+  -- every request, and any change to the key strings retries.
+  st.signer, st.err = signer, err
+  conf_state[conf] = st
+  return signer, err
+end
+
+local function extra_claims_json(conf)
+  local map = conf.claims
+  if type(map) ~= "table" or next(map) == nil then
+    return nil
+  end
+  local json = extra_json_cache[map]
+  if json == nil then
+    json = cjson.encode(map) or false
+    extra_json_cache[map] = json
+  end
+  return json or nil
+end
+
+-- Path the upstream receives, without query. Kong's router writes it to
+-- $upstream_uri before plugins run (and kong.service.request.set_path
+-- rewrites it); the query is appended only after the access phase
+-- (runloop access.after), and the PDK has no getter.
+local function upstream_path()
+  local uri = ngx.var.upstream_uri
+  if not is_str(uri) then
+    return kong.request.get_path()
+  end
+  local q = find(uri, "?", 1, true)
+  if q then
+    uri = sub(uri, 1, q - 1)
+  end
+  return uri
+end
+
+--- base64url(SHA-256(body sent upstream)) | nil, status, log message
+local function body_sha256(conf)
+  local max = conf.max_body_size
+  local declared = tonumber(kong.request.get_header("Content-Length"))
+  if declared and declared > max then
+    return nil, 413, "request body of " .. declared .. " bytes exceeds max_body_size " .. max
+  end
+
+  local body, err = kong.request.get_raw_body()
+  if body then
+    if #body > max then
+      return nil, 413, "request body of " .. #body .. " bytes exceeds max_body_size " .. max
+    end
+    local digest, derr = native.sha256_b64(body)
+    if not digest then
+      return nil, 500, "cannot hash the request body: " .. tostring(derr)
+    end
+    return digest
+  end
+
+  -- nginx spilled the body to a temp file (client_body_buffer_size): hash it
+  -- in chunks rather than reading it into memory.
+  local path = ngx.req.get_body_file()
+  if not path then
+    return nil, 500, "cannot read the request body: " .. tostring(err)
+  end
+  if not file_digest then
+    local derr
+    file_digest, derr = native.new_digest()
+    if not file_digest then
+      return nil, 500, "cannot create a digest: " .. tostring(derr)
+    end
+  end
+  local total, ferr, code = file_digest:update_file(path, max)
+  if not total then
+    file_digest:reset()
+    if code == "too_large" then
+      return nil, 413, "request body exceeds max_body_size " .. max
+    end
+    return nil, 500, "cannot hash the request body file: " .. tostring(ferr)
+  end
+  local digest, derr = file_digest:final()
+  if not digest then
+    return nil, 500, "cannot hash the request body file: " .. tostring(derr)
+  end
+  return digest
+end
+
+function UpstreamJwtHandler:access(conf)
+  local signer, err = get_signer(conf)
+  if not signer then
+    return fail(conf, 500, "upstream-jwt: " .. err)
+  end
+
+  -- Everything that can yield happens before the shared claims table is
+  -- filled.
+  local body_digest
+  if conf.include_body_digest then
+    local status, msg
+    body_digest, status, msg = body_sha256(conf)
+    if not body_digest then
+      return fail(conf, status, "upstream-jwt: " .. msg,
+                  status == 413 and TOO_LARGE_413 or GENERIC_500)
+    end
+  end
+
+  local c = claims
+  c.iss = conf.issuer
+  c.now = ngx.time()
+  c.ttl = conf.ttl
+
+  local aud = conf.audience
+  if not is_str(aud) then
+    local service = kong.router.get_service()
+    aud = nil
+    if service then
+      aud = is_str(service.name) and service.name or (is_str(service.host) and service.host or nil)
+    end
+  end
+  c.aud = aud
+
+  c.sub, c.consumer_id, c.consumer_username, c.consumer_custom_id = nil, nil, nil, nil
+  if conf.include_consumer then
+    local consumer = kong.client.get_consumer()
+    if consumer then
+      local id = is_str(consumer.id) and consumer.id or nil
+      c.sub = id
+      c.consumer_id = id
+      c.consumer_username = is_str(consumer.username) and consumer.username or nil
+      c.consumer_custom_id = is_str(consumer.custom_id) and consumer.custom_id or nil
+    end
+  end
+
+  c.credential_id = nil
+  if conf.include_credential then
+    local credential = kong.client.get_credential()
+    if credential and is_str(credential.id) then
+      c.credential_id = credential.id
+    end
+  end
+
+  if conf.bind_request then
+    c.htm = kong.request.get_method()
+    c.htu = upstream_path()
+    c.query = kong.request.get_raw_query() or ""
+  else
+    c.htm, c.htu, c.query = nil, nil, nil
+  end
+
+  c.body_sha256 = body_digest
+  c.extra_json = extra_claims_json(conf)
+
+  local token
+  token, err = signer:sign(c)
+  if not token then
+    return fail(conf, 500, "upstream-jwt: cannot sign the upstream token: " .. tostring(err))
+  end
+
+  local prefix = conf.header_prefix
+  if is_str(prefix) then
+    token = prefix .. " " .. token
+  end
+  kong.service.request.set_header(conf.header, token)
+end
+
+return UpstreamJwtHandler

@@ -1,0 +1,535 @@
+-- LuaJIT FFI binding of libupstream_jwt (include/upstream_jwt.h). This is the
+-- only Lua file that knows the C ABI; everything else goes through the
+-- functions below, which return `nil, message` on failure and never throw.
+--
+-- Per worker: the cdef runs once, the library is loaded once, and the output
+-- buffers, error struct and claims struct are reused by every call, so signing
+-- allocates nothing on the C side the caller has to free and little on the Lua
+-- side. The reuse is safe because a worker runs Lua code on one thread and
+-- none of these functions yields.
+
+local ffi = require "ffi"
+
+local C = ffi.C
+local ffi_new = ffi.new
+local ffi_str = ffi.string
+local ffi_gc = ffi.gc
+local ffi_cast = ffi.cast
+local type = type
+local tostring = tostring
+local setmetatable = setmetatable
+
+local ABI = [[
+typedef struct ujwt_error {
+  int status;
+  int reason;
+  char message[256];
+} ujwt_error;
+
+const char *ujwt_version(void);
+const char *ujwt_reason_name(int reason);
+const char *ujwt_status_name(int status);
+
+typedef struct ujwt_digest ujwt_digest;
+int ujwt_digest_new(ujwt_digest **out, ujwt_error *err);
+void ujwt_digest_free(ujwt_digest *d);
+int ujwt_digest_reset(ujwt_digest *d, ujwt_error *err);
+int ujwt_digest_update(ujwt_digest *d, const uint8_t *data, size_t len, ujwt_error *err);
+int ujwt_digest_final(ujwt_digest *d, char *out, size_t out_cap, size_t *out_len, ujwt_error *err);
+int ujwt_sha256_b64(const uint8_t *data, size_t len, char *out, size_t out_cap,
+                    size_t *out_len, ujwt_error *err);
+
+typedef struct ujwt_signer ujwt_signer;
+int ujwt_signer_new(const char *alg, size_t alg_len, const uint8_t *key, size_t key_len,
+                    const char *kid, size_t kid_len, ujwt_signer **out, ujwt_error *err);
+void ujwt_signer_free(ujwt_signer *s);
+
+typedef struct ujwt_claims {
+  const char *iss; size_t iss_len;
+  const char *aud; size_t aud_len;
+  int64_t now;
+  int64_t ttl;
+  const char *sub; size_t sub_len;
+  const char *consumer_id; size_t consumer_id_len;
+  const char *consumer_username; size_t consumer_username_len;
+  const char *consumer_custom_id; size_t consumer_custom_id_len;
+  const char *credential_id; size_t credential_id_len;
+  const char *htm; size_t htm_len;
+  const char *htu; size_t htu_len;
+  const char *query; size_t query_len;
+  const char *body_sha256; size_t body_sha256_len;
+  const char *extra_json; size_t extra_json_len;
+} ujwt_claims;
+
+int ujwt_sign(const ujwt_signer *s, const ujwt_claims *claims, char *out, size_t out_cap,
+              size_t *out_len, ujwt_error *err);
+
+typedef struct ujwt_replay_cache ujwt_replay_cache;
+int ujwt_replay_cache_new(size_t capacity, ujwt_replay_cache **out, ujwt_error *err);
+void ujwt_replay_cache_free(ujwt_replay_cache *c);
+
+typedef struct ujwt_verifier ujwt_verifier;
+int ujwt_verifier_new(ujwt_verifier **out, ujwt_error *err);
+void ujwt_verifier_free(ujwt_verifier *v);
+int ujwt_verifier_add_key(ujwt_verifier *v, const char *alg, size_t alg_len,
+                          const uint8_t *key, size_t key_len, const char *kid,
+                          size_t kid_len, ujwt_error *err);
+int ujwt_verifier_add_jwk(ujwt_verifier *v, const char *json, size_t json_len,
+                          const char *alg, size_t alg_len, ujwt_error *err);
+
+typedef struct ujwt_verify_options {
+  const char *issuer; size_t issuer_len;
+  const char *audience; size_t audience_len;
+  int64_t now;
+  int64_t leeway;
+  int64_t max_lifetime;
+  size_t max_token_length;
+  const char *method; size_t method_len;
+  const char *path; size_t path_len;
+  const char *query; size_t query_len;
+  const char *body_sha256; size_t body_sha256_len;
+  ujwt_replay_cache *replay_cache;
+} ujwt_verify_options;
+
+int ujwt_verify(const ujwt_verifier *v, const char *token, size_t token_len,
+                const ujwt_verify_options *opts, char *out, size_t out_cap,
+                size_t *out_len, ujwt_error *err);
+
+int ujwt_jwks_from_pem(const uint8_t *pem, size_t pem_len, const char *kid, size_t kid_len,
+                       const char *alg, size_t alg_len, char *out, size_t out_cap,
+                       size_t *out_len, ujwt_error *err);
+]]
+
+-- Busted's insulate() and hot reloads require this file more than once per
+-- VM; a second cdef of the same names would raise.
+if not pcall(ffi.typeof, "ujwt_verify_options") then
+  ffi.cdef(ABI)
+end
+
+-- libc, for hashing a spilled request body without creating a Lua string per
+-- chunk. Another module may have declared these already: each is tried alone.
+for _, decl in ipairs({
+  "typedef struct _IO_FILE FILE;",
+  "FILE *fopen(const char *path, const char *mode);",
+  "size_t fread(void *ptr, size_t size, size_t n, FILE *stream);",
+  "int ferror(FILE *stream);",
+  "int fclose(FILE *stream);",
+}) do
+  pcall(ffi.cdef, decl)
+end
+
+local UJWT_OK = 0
+local UJWT_ERR_BUFFER_TOO_SMALL = 2
+local UJWT_ERR_TOKEN_INVALID = 6
+local SHA256_B64_LEN = 43
+local FILE_CHUNK = 65536
+
+-------------------------------------------------------------------------------
+-- Finding the library
+-------------------------------------------------------------------------------
+
+local LIB_NAME = "libupstream_jwt"
+
+local function file_exists(path)
+  local f = io.open(path, "rb")
+  if f then
+    f:close()
+    return true
+  end
+  return false
+end
+
+-- Order: explicit override, then wherever luarocks put it (package.cpath,
+-- e.g. <tree>/lib/lua/5.1/libupstream_jwt.so), then the system linker path.
+local function load_library()
+  local tried = {}
+  local env = os.getenv("UPSTREAM_JWT_LIB")
+  if env and env ~= "" then
+    local ok, lib = pcall(ffi.load, env)
+    if ok then
+      return lib, env
+    end
+    return nil, "UPSTREAM_JWT_LIB=" .. env .. " could not be loaded: " .. tostring(lib)
+  end
+  for template in package.cpath:gmatch("[^;]+") do
+    local candidate = template:gsub("%?", LIB_NAME)
+    if file_exists(candidate) then
+      local ok, lib = pcall(ffi.load, candidate)
+      if ok then
+        return lib, candidate
+      end
+      tried[#tried + 1] = candidate .. " (" .. tostring(lib) .. ")"
+    end
+  end
+  local ok, lib = pcall(ffi.load, "upstream_jwt")
+  if ok then
+    return lib, "upstream_jwt"
+  end
+  tried[#tried + 1] = "ffi.load('upstream_jwt'): " .. tostring(lib)
+  return nil, "libupstream_jwt.so not found (set UPSTREAM_JWT_LIB, or install the rock so it "
+              .. "is on package.cpath); tried: " .. table.concat(tried, "; ")
+end
+
+local lib, lib_path = load_library()
+if not lib then
+  -- Loading the plugin without its signer must fail loudly at startup, not
+  -- at the first request.
+  error(lib_path, 0)
+end
+
+-------------------------------------------------------------------------------
+-- Shared per-worker scratch space
+-------------------------------------------------------------------------------
+
+local err_buf = ffi_new("ujwt_error[1]")
+local len_buf = ffi_new("size_t[1]")
+local out_cap = 4096
+local out_buf = ffi_new("char[?]", out_cap)
+local b64_buf = ffi_new("char[?]", SHA256_B64_LEN + 1)
+local claims_buf = ffi_new("ujwt_claims[1]")
+local vopts_buf = ffi_new("ujwt_verify_options[1]")
+local file_buf = ffi_new("uint8_t[?]", FILE_CHUNK)
+local u8ptr = ffi.typeof("const uint8_t *")
+
+local function error_message()
+  local e = err_buf[0]
+  local msg = ffi_str(e.message)
+  if msg == "" then
+    msg = ffi_str(lib.ujwt_status_name(e.status))
+  end
+  return msg
+end
+
+local function grow(needed)
+  -- Power-of-two growth keeps the number of reallocations logarithmic.
+  local cap = out_cap
+  while cap < needed do
+    cap = cap * 2
+  end
+  out_buf = ffi_new("char[?]", cap)
+  out_cap = cap
+end
+
+local function as_bytes(s)
+  return ffi_cast(u8ptr, s)
+end
+
+local _M = { _VERSION = "0.1.0", library_path = lib_path }
+
+function _M.version()
+  return ffi_str(lib.ujwt_version())
+end
+
+function _M.reason_name(reason)
+  return ffi_str(lib.ujwt_reason_name(reason))
+end
+
+-------------------------------------------------------------------------------
+-- Digest
+-------------------------------------------------------------------------------
+
+function _M.sha256_b64(data)
+  if type(data) ~= "string" then
+    return nil, "data must be a string"
+  end
+  local rc = lib.ujwt_sha256_b64(as_bytes(data), #data, b64_buf, SHA256_B64_LEN + 1,
+                                 len_buf, err_buf)
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return ffi_str(b64_buf, len_buf[0])
+end
+
+local Digest = {}
+Digest.__index = Digest
+
+function _M.new_digest()
+  local p = ffi_new("ujwt_digest *[1]")
+  if lib.ujwt_digest_new(p, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return setmetatable({ h = ffi_gc(p[0], lib.ujwt_digest_free) }, Digest)
+end
+
+function Digest:update(data)
+  if type(data) ~= "string" then
+    return nil, "data must be a string"
+  end
+  if lib.ujwt_digest_update(self.h, as_bytes(data), #data, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return true
+end
+
+-- For bytes already in C memory (a read buffer): no Lua string is made.
+function Digest:update_ptr(ptr, len)
+  if lib.ujwt_digest_update(self.h, ffi_cast(u8ptr, ptr), len, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return true
+end
+
+--- Hash a file in FILE_CHUNK pieces through one reused buffer.
+-- Stops as soon as more than `limit` bytes were read (when limit is given).
+-- @return total bytes | nil, message, code ("too_large" | "io")
+function Digest:update_file(path, limit)
+  local f = C.fopen(path, "rb")
+  if f == nil then
+    return nil, "cannot open the request body file", "io"
+  end
+  local total = 0
+  while true do
+    local n = tonumber(C.fread(file_buf, 1, FILE_CHUNK, f))
+    if n > 0 then
+      total = total + n
+      if limit and total > limit then
+        C.fclose(f)
+        return nil, "request body larger than " .. limit .. " bytes", "too_large"
+      end
+      if lib.ujwt_digest_update(self.h, file_buf, n, err_buf) ~= UJWT_OK then
+        C.fclose(f)
+        return nil, error_message(), "io"
+      end
+    end
+    if n < FILE_CHUNK then
+      local failed = C.ferror(f) ~= 0
+      C.fclose(f)
+      if failed then
+        return nil, "error reading the request body file", "io"
+      end
+      return total
+    end
+  end
+end
+
+function Digest:final()
+  if lib.ujwt_digest_final(self.h, b64_buf, SHA256_B64_LEN + 1, len_buf, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return ffi_str(b64_buf, len_buf[0])
+end
+
+function Digest:reset()
+  if lib.ujwt_digest_reset(self.h, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return true
+end
+
+-------------------------------------------------------------------------------
+-- Signer
+-------------------------------------------------------------------------------
+
+local Signer = {}
+Signer.__index = Signer
+
+--- @param alg "HS256"|"HS384"|"HS512"|"RS256"|"PS256"|"ES256"|"EdDSA"
+--- @param key HS*: the secret's bytes; others: a PEM private key
+--- @param kid optional key id for the header
+function _M.new_signer(alg, key, kid)
+  if type(alg) ~= "string" then
+    return nil, "algorithm must be a string"
+  end
+  if type(key) ~= "string" then
+    return nil, "key must be a string"
+  end
+  if kid ~= nil and type(kid) ~= "string" then
+    return nil, "kid must be a string"
+  end
+  local p = ffi_new("ujwt_signer *[1]")
+  local rc = lib.ujwt_signer_new(alg, #alg, as_bytes(key), #key,
+                                 kid, kid and #kid or 0, p, err_buf)
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return setmetatable({ h = ffi_gc(p[0], lib.ujwt_signer_free), alg = alg, kid = kid }, Signer)
+end
+
+-- LuaJIT converts a Lua string assigned to a `const char *` field into a
+-- pointer to its bytes; the `claims` table keeps every string alive for the
+-- duration of ujwt_sign.
+local function set_str(c, field, len_field, v)
+  if v == nil then
+    c[field] = nil
+    c[len_field] = 0
+  else
+    c[field] = v
+    c[len_field] = #v
+  end
+end
+
+local CLAIM_STRINGS = {
+  { "iss", "iss_len" }, { "aud", "aud_len" }, { "sub", "sub_len" },
+  { "consumer_id", "consumer_id_len" }, { "consumer_username", "consumer_username_len" },
+  { "consumer_custom_id", "consumer_custom_id_len" }, { "credential_id", "credential_id_len" },
+  { "htm", "htm_len" }, { "htu", "htu_len" }, { "query", "query_len" },
+  { "body_sha256", "body_sha256_len" }, { "extra_json", "extra_json_len" },
+}
+
+--- @param claims { iss=, aud=, now=, ttl=, sub=, consumer_id=, consumer_username=,
+---   consumer_custom_id=, credential_id=, htm=, htu=, query=, body_sha256=, extra_json= }
+--- @return the compact JWS | nil, message
+function Signer:sign(claims)
+  if type(claims) ~= "table" then
+    return nil, "claims must be a table"
+  end
+  local c = claims_buf[0]
+  for i = 1, #CLAIM_STRINGS do
+    local names = CLAIM_STRINGS[i]
+    local v = claims[names[1]]
+    if v ~= nil and type(v) ~= "string" then
+      return nil, "claim '" .. names[1] .. "' must be a string"
+    end
+    set_str(c, names[1], names[2], v)
+  end
+  if c.iss == nil then
+    return nil, "claim 'iss' is required"
+  end
+  local now, ttl = claims.now or 0, claims.ttl or 60
+  if type(now) ~= "number" or type(ttl) ~= "number" then
+    return nil, "now and ttl must be numbers"
+  end
+  c.now = now
+  c.ttl = ttl
+
+  for _ = 1, 2 do
+    local rc = lib.ujwt_sign(self.h, claims_buf, out_buf, out_cap, len_buf, err_buf)
+    if rc == UJWT_OK then
+      return ffi_str(out_buf, len_buf[0])
+    end
+    if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
+      return nil, error_message()
+    end
+    grow(tonumber(len_buf[0]))
+  end
+  return nil, "token buffer could not be sized"
+end
+
+-------------------------------------------------------------------------------
+-- Replay cache and verifier (service side, tests, example services)
+-------------------------------------------------------------------------------
+
+local ReplayCache = {}
+ReplayCache.__index = ReplayCache
+
+function _M.new_replay_cache(capacity)
+  if type(capacity) ~= "number" or capacity < 1 then
+    return nil, "capacity must be a positive number"
+  end
+  local p = ffi_new("ujwt_replay_cache *[1]")
+  if lib.ujwt_replay_cache_new(capacity, p, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return setmetatable({ h = ffi_gc(p[0], lib.ujwt_replay_cache_free) }, ReplayCache)
+end
+
+local Verifier = {}
+Verifier.__index = Verifier
+
+function _M.new_verifier()
+  local p = ffi_new("ujwt_verifier *[1]")
+  if lib.ujwt_verifier_new(p, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return setmetatable({ h = ffi_gc(p[0], lib.ujwt_verifier_free) }, Verifier)
+end
+
+function Verifier:add_key(alg, key, kid)
+  if type(alg) ~= "string" or type(key) ~= "string" then
+    return nil, "algorithm and key must be strings"
+  end
+  if kid ~= nil and type(kid) ~= "string" then
+    return nil, "kid must be a string"
+  end
+  local rc = lib.ujwt_verifier_add_key(self.h, alg, #alg, as_bytes(key), #key,
+                                       kid, kid and #kid or 0, err_buf)
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return true
+end
+
+function Verifier:add_jwk(json, alg)
+  if type(json) ~= "string" then
+    return nil, "jwk must be a JSON string"
+  end
+  if alg ~= nil and type(alg) ~= "string" then
+    return nil, "alg must be a string"
+  end
+  local rc = lib.ujwt_verifier_add_jwk(self.h, json, #json, alg, alg and #alg or 0, err_buf)
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return true
+end
+
+local VOPT_STRINGS = {
+  { "issuer", "issuer_len", "issuer" }, { "audience", "audience_len", "audience" },
+  { "method", "method_len", "method" }, { "path", "path_len", "path" },
+  { "query", "query_len", "query" }, { "body_sha256", "body_sha256_len", "body_sha256" },
+}
+
+--- @param opts { issuer=, audience=, now=, leeway=, max_lifetime=, max_token_length=,
+---   method=, path=, query=, body_sha256=, replay_cache= } (nil = not checked)
+--- @return claims JSON | nil, reason name ("expired", ...), message
+function Verifier:verify(token, opts)
+  if type(token) ~= "string" then
+    return nil, "malformed", "token must be a string"
+  end
+  opts = opts or {}
+  local o = vopts_buf[0]
+  for i = 1, #VOPT_STRINGS do
+    local names = VOPT_STRINGS[i]
+    local v = opts[names[3]]
+    if v ~= nil and type(v) ~= "string" then
+      return nil, "invalid_argument", "option '" .. names[3] .. "' must be a string"
+    end
+    set_str(o, names[1], names[2], v)
+  end
+  o.now = opts.now or 0
+  o.leeway = opts.leeway or 0
+  o.max_lifetime = opts.max_lifetime or 0
+  o.max_token_length = opts.max_token_length or 0
+  local rc_cache = opts.replay_cache
+  o.replay_cache = rc_cache and rc_cache.h or nil
+
+  for _ = 1, 2 do
+    local rc = lib.ujwt_verify(self.h, token, #token, vopts_buf, out_buf, out_cap,
+                               len_buf, err_buf)
+    if rc == UJWT_OK then
+      return ffi_str(out_buf, len_buf[0])
+    end
+    if rc == UJWT_ERR_TOKEN_INVALID then
+      return nil, ffi_str(lib.ujwt_reason_name(err_buf[0].reason)), error_message()
+    end
+    if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
+      return nil, ffi_str(lib.ujwt_status_name(rc)), error_message()
+    end
+    grow(tonumber(len_buf[0]))
+  end
+  return nil, "internal", "claims buffer could not be sized"
+end
+
+-------------------------------------------------------------------------------
+-- JWKS
+-------------------------------------------------------------------------------
+
+function _M.jwks_from_pem(pem, kid, alg)
+  if type(pem) ~= "string" then
+    return nil, "pem must be a string"
+  end
+  for _ = 1, 2 do
+    local rc = lib.ujwt_jwks_from_pem(as_bytes(pem), #pem, kid, kid and #kid or 0,
+                                      alg, alg and #alg or 0, out_buf, out_cap, len_buf, err_buf)
+    if rc == UJWT_OK then
+      return ffi_str(out_buf, len_buf[0])
+    end
+    if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
+      return nil, error_message()
+    end
+    grow(tonumber(len_buf[0]))
+  end
+  return nil, "jwks buffer could not be sized"
+end
+
+return _M
