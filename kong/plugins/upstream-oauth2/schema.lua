@@ -17,7 +17,12 @@ local RESERVED_HEADERS = {
 local HEADER_NAME = "^[%w!#$%%&'*+.^_`|~-]+$" -- RFC 9110 token
 
 local function header_name_field(default)
-  return { type = "string", required = true, default = default, match = HEADER_NAME }
+  return typedefs.header_name { required = true, default = default }
+end
+
+-- Unset optional fields reach entity checks as null (ngx.null in Kong), not nil.
+local function is_string(v)
+  return type(v) == "string"
 end
 
 local function check_reserved(map, reserved, what)
@@ -62,20 +67,19 @@ local function check_config(config)
   local auth = config.client_auth
   local secret = config.client_secret
   if auth == "private_key_jwt" then
-    if config.private_key == nil or config.private_key == ngx.null then
+    if not is_string(config.private_key) then
       return nil, "private_key is required when client_auth is private_key_jwt"
     end
-    local alg = config.client_assertion_algorithm
-    if alg ~= nil and alg ~= ngx.null and alg == "HS256" then
+    if config.client_assertion_algorithm == "HS256" then
       return nil, "private_key_jwt signs with RS256, ES256 or EdDSA, not HS256"
     end
   else
-    if secret == nil or secret == ngx.null then
+    if not is_string(secret) then
       return nil, "client_secret is required when client_auth is " .. tostring(auth)
     end
     if auth == "client_secret_jwt" then
       local alg = config.client_assertion_algorithm
-      if alg ~= nil and alg ~= ngx.null and alg ~= "HS256" then
+      if is_string(alg) and alg ~= "HS256" then
         return nil, "client_secret_jwt signs with HS256"
       end
     end

@@ -73,15 +73,17 @@ local function lead(d, key, fetch, opts)
   local deadline = started + opts.wait_timeout
   local lock_key = PREFIX_LOCK .. key
   local step = 0.002
+  local waited = false
   while true do
     local token = d:get(PREFIX_TOKEN .. key)
     if token then
       return token
     end
-    local recorded = d:get(PREFIX_ERROR .. key)
-    if recorded then
-      local e = cjson.decode(recorded)
-      -- Only a failure that happened while we waited speaks for us; an older one is history.
+    if waited then
+      -- Only the failure of a fetch that was in progress while we waited speaks for us; an
+      -- older one is history and a new request deserves a new attempt.
+      local recorded = d:get(PREFIX_ERROR .. key)
+      local e = recorded and cjson.decode(recorded)
       if type(e) == "table" and type(e.at) == "number" and e.at >= started then
         return nil, { status = e.status, message = e.message }
       end
@@ -94,6 +96,7 @@ local function lead(d, key, fetch, opts)
       return nil, internal("cannot take the token fetch lock in shared dict '"
                            .. _M.DICT_NAME .. "': " .. tostring(err))
     end
+    waited = true
     if now() >= deadline then
       return nil, { status = 503,
                     message = "timed out waiting for another worker's token request" }

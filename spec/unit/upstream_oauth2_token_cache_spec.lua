@@ -1,0 +1,175 @@
+-- upstream-oauth2 token cache: one fetch at a time per key, in a worker and across workers,
+-- expiry, shared failures, timeouts, locks left by dead workers, compare-and-delete purge.
+require "spec.helpers.setup"
+local D = require "spec.unit.upstream_oauth2_double"
+
+local OPTS = { wait_timeout = 5, lock_ttl = 5 }
+
+describe("upstream-oauth2 token cache", function()
+  local cache, fetches
+
+  -- A fetch that takes `duration` virtual seconds, as a real HTTP call would yield.
+  local function fetcher(duration, result, err)
+    return function()
+      fetches = fetches + 1
+      local n = fetches
+      ngx.sleep(duration)
+      if result then
+        local r = {}
+        for k, v in pairs(result) do
+          r[k] = v
+        end
+        r.access_token = r.access_token .. "#" .. n
+        return r
+      end
+      return nil, err
+    end
+  end
+
+  local function requests(n, c, key, fetch)
+    local fns = {}
+    for i = 1, n do
+      fns[i] = function()
+        return c.get(key, fetch, OPTS)
+      end
+    end
+    return fns
+  end
+
+  before_each(function()
+    D.install()
+    fetches = 0
+    cache = D.load("kong.plugins.upstream-oauth2.token_cache")
+  end)
+
+  it("fetches once for 64 concurrent requests in one worker", function()
+    local results = D.run(requests(64, cache, "k", fetcher(0.5, { access_token = "t", ttl = 60 })))
+    assert.equal(1, fetches)
+    for i = 1, 64 do
+      assert.equal("t#1", results[i][1])
+    end
+  end)
+
+  it("fetches once across workers sharing the dict", function()
+    local fetch = fetcher(0.5, { access_token = "t", ttl = 60 })
+    local fns = {}
+    for w = 1, 4 do
+      local worker_cache = D.load("kong.plugins.upstream-oauth2.token_cache")
+      for _, fn in ipairs(requests(16, worker_cache, "k", fetch)) do
+        table.insert(fns, fn)
+      end
+    end
+    local results = D.run(fns)
+    assert.equal(1, fetches)
+    for i = 1, 64 do
+      assert.equal("t#1", results[i][1])
+    end
+  end)
+
+  it("reuses the token until its ttl, then fetches again", function()
+    local fetch = fetcher(0, { access_token = "t", ttl = 10 })
+    assert.equal("t#1", D.run(requests(1, cache, "k", fetch))[1][1])
+    D.advance(9.9)
+    assert.equal("t#1", D.run(requests(1, cache, "k", fetch))[1][1])
+    D.advance(0.2)
+    assert.equal("t#2", D.run(requests(1, cache, "k", fetch))[1][1])
+    assert.equal(2, fetches)
+  end)
+
+  it("keeps keys apart", function()
+    local fetch = fetcher(0.1, { access_token = "t", ttl = 60 })
+    local fns = requests(3, cache, "a", fetch)
+    for _, fn in ipairs(requests(3, cache, "b", fetch)) do
+      table.insert(fns, fn)
+    end
+    local results = D.run(fns)
+    assert.equal(2, fetches)
+    assert.are_not.equal(results[1][1], results[4][1])
+  end)
+
+  it("gives a failed fetch's error to every waiter, in and across workers, then retries", function()
+    local fetch = fetcher(0.5, nil, { status = 503, message = "down" })
+    local other = D.load("kong.plugins.upstream-oauth2.token_cache")
+    local fns = requests(10, cache, "k", fetch)
+    for _, fn in ipairs(requests(10, other, "k", fetch)) do
+      table.insert(fns, fn)
+    end
+    local results = D.run(fns)
+    assert.equal(1, fetches)
+    for i = 1, 20 do
+      assert.is_nil(results[i][1])
+      assert.same({ status = 503, message = "down" }, results[i][2])
+    end
+    -- a later request is not answered from the old failure
+    D.run(requests(1, cache, "k", fetch))
+    assert.equal(2, fetches)
+  end)
+
+  it("hands out a token that was too short-lived to cache, without caching it", function()
+    local fetch = fetcher(0.1, { access_token = "t" })
+    local results = D.run(requests(5, cache, "k", fetch))
+    assert.equal(1, fetches)
+    assert.equal("t#1", results[5][1])
+    assert.is_nil(cache.peek("k"))
+    D.run(requests(1, cache, "k", fetch))
+    assert.equal(2, fetches)
+  end)
+
+  it("times waiters out with 503 when the fetch outlasts the wait budget", function()
+    -- the lock outlives the fetch, as in the handler (lock_ttl covers the HTTP timeouts)
+    local opts = { wait_timeout = 5, lock_ttl = 30 }
+    local fetch = fetcher(10, { access_token = "t", ttl = 60 })
+    local other = D.load("kong.plugins.upstream-oauth2.token_cache")
+    local fns = { function() return cache.get("k", fetch, opts) end,
+                  function() return cache.get("k", fetch, opts) end,
+                  function() return other.get("k", fetch, opts) end }
+    local results = D.run(fns)
+    assert.equal("t#1", results[1][1])
+    assert.equal(503, results[2][2].status)
+    assert.equal(503, results[3][2].status)
+    assert.equal(1, fetches)
+  end)
+
+  it("ignores a lock left by a worker that died holding it once it expires", function()
+    ngx.shared.kong:add("upstream-oauth2:lock:k", true, 2)
+    local fetch = fetcher(0, { access_token = "t", ttl = 60 })
+    local results = D.run(requests(1, cache, "k", fetch))
+    assert.equal("t#1", results[1][1])
+    assert.is_true(D.now() >= 1700000002)
+  end)
+
+  it("releases the worker's waiters even when the fetch raises", function()
+    local results = D.run(requests(3, cache, "k", function() error("boom") end))
+    for i = 1, 3 do
+      assert.equal(500, results[i][2].status)
+    end
+    assert.is_nil(ngx.shared.kong:get("upstream-oauth2:lock:k"))
+    assert.equal("t#1", D.run(requests(1, cache, "k",
+                                       fetcher(0, { access_token = "t", ttl = 5 })))[1][1])
+  end)
+
+  it("fails with 500 when the shared dict is missing", function()
+    ngx.shared.kong = nil
+    local results = D.run(requests(1, cache, "k", fetcher(0, { access_token = "t", ttl = 5 })))
+    assert.equal(500, results[1][2].status)
+    assert.matches("lua_shared_dict 'kong'", results[1][2].message, 1, true)
+  end)
+
+  describe("purge", function()
+    it("removes the token that was used", function()
+      D.run(requests(1, cache, "k", fetcher(0, { access_token = "t", ttl = 60 })))
+      assert.is_true(cache.purge("k", "t#1"))
+      assert.is_nil(cache.peek("k"))
+    end)
+
+    it("leaves a newer token alone", function()
+      D.run(requests(1, cache, "k", fetcher(0, { access_token = "t", ttl = 60 })))
+      assert.is_false(cache.purge("k", "an-older-token"))
+      assert.equal("t#1", cache.peek("k"))
+    end)
+
+    it("is harmless when nothing is cached", function()
+      assert.is_false(cache.purge("k", "t"))
+    end)
+  end)
+end)
