@@ -204,14 +204,18 @@ function D.run(fns)
 end
 
 -- Kong PDK double: records what the plugin does to the upstream request and the response.
+-- One table for the whole run, refilled per request: like Kong's global, modules may capture it
+-- at load time (`local kong = kong`).
+local the_kong = {}
+
 function D.kong(request_headers)
-  local k = {
-    upstream_headers = {},
-    cleared = {},
-    exited = nil,
-    log_lines = {},
-    service_status = nil,
-  }
+  local k = the_kong
+  for key in pairs(k) do
+    k[key] = nil
+  end
+  k.upstream_headers = {}
+  k.cleared = {}
+  k.log_lines = {}
   request_headers = request_headers or {}
   local function lower_lookup(t, name)
     for key, v in pairs(t) do

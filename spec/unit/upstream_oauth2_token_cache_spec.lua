@@ -50,6 +50,20 @@ describe("upstream-oauth2 token cache", function()
     end
   end)
 
+  it("lets one request per worker poll the shared dict lock, the others sleep", function()
+    local dict = ngx.shared.kong
+    local real_add, adds = dict.add, 0
+    dict.add = function(self, ...)
+      adds = adds + 1
+      return real_add(self, ...)
+    end
+    ngx.shared.kong:add("upstream-oauth2:lock:k", true, 1) -- another worker is fetching
+    D.run(requests(64, cache, "k", fetcher(0.1, { access_token = "t", ttl = 60 })))
+    assert.equal(1, fetches)
+    -- the initial add, then the single leader's polls (sleeps of 2, 4, 8 ... 50 ms for ~1 s)
+    assert.is_true(adds < 40, "shared dict add called " .. adds .. " times")
+  end)
+
   it("fetches once across workers sharing the dict", function()
     local fetch = fetcher(0.5, { access_token = "t", ttl = 60 })
     local fns = {}

@@ -1,0 +1,279 @@
+-- upstream-oauth2 handler against a Kong PDK double: the upstream request it produces, every
+-- error path (clean 5xx, nothing proxied, no secret in the log), and the purge on upstream status.
+local helpers = require "spec.helpers.setup"
+local D = require "spec.unit.upstream_oauth2_double"
+local validator = require "kong_schema_validator"
+
+local SECRET = "the-client-secret-that-must-never-be-logged"
+
+describe("upstream-oauth2 handler", function()
+  local handler, schema, http_calls, http_reply
+
+  setup(function()
+    helpers.require_native()
+  end)
+
+  local function conf(overrides)
+    local raw = {
+      token_endpoint = "http://127.0.0.1:1/token",
+      client_id = "gw",
+      client_secret = SECRET,
+    }
+    for k, v in pairs(overrides or {}) do
+      raw[k] = v
+    end
+    local c, _, msg = validator.validate(schema, raw)
+    assert(c, msg)
+    return c
+  end
+
+  -- Runs access (and header_filter when `upstream_status` is given) like one request.
+  local function request(c, request_headers, upstream_status)
+    local k = D.kong(request_headers)
+    local result = D.run({ function()
+      return handler:access(c)
+    end })
+    if upstream_status and not k.exited then
+      k.service_status = upstream_status
+      handler:header_filter(c)
+    end
+    return k, result[1]
+  end
+
+  local function log_text(k)
+    local out = {}
+    for _, l in ipairs(k.log_lines) do
+      out[#out + 1] = l.level .. ": " .. l.msg
+    end
+    for _, l in ipairs(D.logs()) do
+      out[#out + 1] = tostring(l.level) .. ": " .. l.msg
+    end
+    return table.concat(out, "\n")
+  end
+
+  before_each(function()
+    D.install()
+    http_calls = 0
+    http_reply = function()
+      return { status = 200,
+               body = '{"access_token":"tok-' .. http_calls .. '","expires_in":3600}' }
+    end
+    package.loaded["resty.http"] = {
+      new = function()
+        return {
+          set_timeouts = function() end,
+          request_uri = function(_, uri, params)
+            http_calls = http_calls + 1
+            return http_reply(uri, params)
+          end,
+        }
+      end,
+    }
+    D.load("kong.plugins.upstream-oauth2.token_client")
+    D.load("kong.plugins.upstream-oauth2.token_cache")
+    schema = D.load("kong.plugins.upstream-oauth2.schema")
+    D.kong()
+    handler = D.load("kong.plugins.upstream-oauth2.handler")
+  end)
+
+  it("runs after authentication plugins and before request transformation ends", function()
+    assert.is_true(handler.PRIORITY < 1000)
+    assert.equal("0.1.0", handler.VERSION)
+  end)
+
+  describe("on success", function()
+    it("sends the token as Bearer in Authorization and moves the consumer's", function()
+      local k = request(conf(), { Authorization = "Basic Y29uc3VtZXI6cHc=" })
+      assert.is_nil(k.exited)
+      local up = k.upstream_view()
+      assert.equal("Bearer tok-1", up.authorization)
+      assert.equal("Basic Y29uc3VtZXI6cHc=", up["x-consumer-authorization"])
+    end)
+
+    it("clears a client-supplied X-Consumer-Authorization when there is nothing to move", function()
+      local k = request(conf(), { ["X-Consumer-Authorization"] = "Bearer forged" })
+      assert.is_nil(k.upstream_view()["x-consumer-authorization"])
+      assert.equal("Bearer tok-1", k.upstream_view().authorization)
+    end)
+
+    it("replaces a spoofed X-Consumer-Authorization with the real one", function()
+      local k = request(conf(), { ["X-Consumer-Authorization"] = "Bearer forged",
+                                  Authorization = "Bearer consumer" })
+      assert.equal("Bearer consumer", k.upstream_view()["x-consumer-authorization"])
+    end)
+
+    it("keeps the consumer's Authorization when the token has its own header", function()
+      local k = request(conf({ header = "X-Access-Token", consumer_authorization = "keep" }),
+                        { Authorization = "Bearer consumer", ["X-Access-Token"] = "forged" })
+      local up = k.upstream_view()
+      assert.equal("Bearer consumer", up.authorization)
+      assert.equal("Bearer tok-1", up["x-access-token"])
+      assert.is_nil(up["x-consumer-authorization"])
+    end)
+
+    it("removes the consumer's Authorization when told to", function()
+      local k = request(conf({ header = "X-Access-Token", consumer_authorization = "remove" }),
+                        { Authorization = "Bearer consumer" })
+      local up = k.upstream_view()
+      assert.is_nil(up.authorization)
+      assert.is_nil(up["x-consumer-authorization"])
+      assert.equal("Bearer tok-1", up["x-access-token"])
+    end)
+
+    it("reuses the cached token for later requests", function()
+      local c = conf()
+      request(c)
+      request(c)
+      D.advance(3000)
+      local k = request(c)
+      assert.equal(1, http_calls)
+      assert.equal("Bearer tok-1", k.upstream_view().authorization)
+    end)
+
+    it("refreshes refresh_before seconds ahead of expiry", function()
+      local c = conf({ refresh_before = 60 })
+      request(c)
+      D.advance(3539)
+      assert.equal("Bearer tok-1", request(c).upstream_view().authorization)
+      D.advance(2)
+      assert.equal("Bearer tok-2", request(c).upstream_view().authorization)
+    end)
+
+    it("uses a new token after the secret is rotated in place (vault)", function()
+      local c = conf()
+      request(c)
+      c.client_secret = SECRET .. "-rotated"
+      local k = request(c)
+      assert.equal(2, http_calls)
+      assert.equal("Bearer tok-2", k.upstream_view().authorization)
+    end)
+
+    it("fetches once for many concurrent requests", function()
+      http_reply = function()
+        ngx.sleep(0.3)
+        return { status = 200, body = '{"access_token":"once","expires_in":60}' }
+      end
+      local c = conf()
+      local fns = {}
+      for i = 1, 64 do
+        fns[i] = function()
+          return handler:access(c)
+        end
+      end
+      D.kong()
+      D.run(fns)
+      assert.equal(1, http_calls)
+    end)
+  end)
+
+  describe("on failure", function()
+    local cases = {
+      { "endpoint unreachable", function() return nil, "connection refused" end, 503 },
+      { "endpoint timing out", function() return nil, "timeout" end, 503 },
+      { "endpoint answering 500", function() return { status = 500, body = "" } end, 503 },
+      { "client rejected", function()
+          return { status = 401, body = '{"error":"invalid_client"}' }
+        end, 502 },
+      { "garbage", function() return { status = 200, body = "<html>" } end, 502 },
+      { "no access_token", function()
+          return { status = 200, body = '{"token_type":"Bearer"}' }
+        end, 502 },
+    }
+    for _, case in ipairs(cases) do
+      it("answers " .. case[3] .. " for " .. case[1] .. ", proxies nothing, logs no secret",
+        function()
+          http_reply = case[2]
+          local k = request(conf(), { Authorization = "Bearer consumer" })
+          assert.equal(case[3], k.exited.status)
+          assert.is_string(k.exited.body.message)
+          assert.same({}, k.upstream_headers)
+          local text = log_text(k)
+          assert.matches("cannot obtain an upstream access token", text, 1, true)
+          assert.is_nil(text:find(SECRET, 1, true))
+          assert.is_nil(text:find("Y29uc3VtZXI", 1, true))
+          assert.is_nil(k.ctx.plugin.cache_key)
+        end)
+    end
+
+    it("answers 500 for an unresolved vault reference, without calling the endpoint", function()
+      local c = conf()
+      c.client_secret = ""
+      local k = request(c)
+      assert.equal(500, k.exited.status)
+      assert.equal(0, http_calls)
+      assert.matches("client_secret is empty", log_text(k), 1, true)
+    end)
+
+    it("answers 500 for a client secret too short for HS256, without logging it", function()
+      local c = conf({ client_auth = "client_secret_jwt", client_secret = "too-short" })
+      local k = request(c)
+      assert.equal(500, k.exited.status)
+      assert.is_nil(log_text(k):find("too-short", 1, true))
+    end)
+
+    it("does not cache failures: the next request tries again", function()
+      http_reply = function() return nil, "connection refused" end
+      local c = conf()
+      request(c)
+      http_reply = function() return { status = 200, body = '{"access_token":"back"}' } end
+      local k = request(c)
+      assert.equal("Bearer back", k.upstream_view().authorization)
+    end)
+  end)
+
+  describe("header_filter", function()
+    it("purges the cached token when the upstream answers 401", function()
+      local c = conf()
+      local k = request(c, nil, 401)
+      assert.matches("purged", log_text(k), 1, true)
+      request(c)
+      assert.equal(2, http_calls)
+    end)
+
+    it("purges on every configured status and only those", function()
+      local c = conf({ purge_on_upstream_status = { 401, 403 } })
+      request(c, nil, 200)
+      request(c, nil, 404)
+      assert.equal(1, http_calls)
+      request(c, nil, 403)
+      request(c)
+      assert.equal(2, http_calls)
+    end)
+
+    it("ignores responses that did not come from the upstream", function()
+      local c = conf()
+      local k = D.kong()
+      D.run({ function() return handler:access(c) end })
+      k.service_status = nil -- e.g. Kong or another plugin answered
+      handler:header_filter(c)
+      request(c)
+      assert.equal(1, http_calls)
+    end)
+
+    it("does not purge a token fetched after the one this request used", function()
+      local c = conf()
+      local k1 = D.kong()
+      D.run({ function() return handler:access(c) end })
+      local first_ctx = k1.ctx.plugin
+      -- meanwhile another request purged and refetched
+      request(c, nil, 401)
+      request(c)
+      assert.equal(2, http_calls)
+      -- the first request's late 401 must not throw away tok-2
+      local k2 = D.kong()
+      k2.ctx.plugin = first_ctx
+      k2.service_status = 401
+      handler:header_filter(c)
+      assert.equal("Bearer tok-2", request(c).upstream_view().authorization)
+      assert.equal(2, http_calls)
+    end)
+
+    it("does nothing for a request the plugin refused", function()
+      http_reply = function() return nil, "timeout" end
+      local c = conf()
+      local k = request(c)
+      k.service_status = 401
+      assert.has_no.errors(function() handler:header_filter(c) end)
+    end)
+  end)
+end)
