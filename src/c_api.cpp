@@ -1,0 +1,384 @@
+// c_api.cpp — include/upstream_jwt.h over the C++ core. Every entry point is
+// noexcept in effect: exceptions (std::bad_alloc above all) are caught here
+// and become UJWT_ERR_INTERNAL, because unwinding into LuaJIT or C is UB.
+#include "upstream_jwt.h"
+
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "upstream_jwt/all.hpp"
+
+namespace uj = upstream_jwt;
+
+struct ujwt_digest {
+  uj::Sha256 sha;
+};
+struct ujwt_signer {
+  uj::Signer signer;
+};
+struct ujwt_verifier {
+  uj::Verifier verifier;
+};
+struct ujwt_replay_cache {
+  explicit ujwt_replay_cache(std::size_t capacity) : cache(capacity) {}
+  uj::InMemoryReplayCache cache;
+};
+
+namespace {
+
+void copy_message(ujwt_error* err, std::string_view msg) noexcept {
+  std::size_t n = msg.size();
+  if (n > UJWT_ERROR_MESSAGE_MAX - 1) {
+    n = UJWT_ERROR_MESSAGE_MAX - 1;
+    // Never cut a UTF-8 sequence in half: back off over continuation bytes.
+    while (n > 0 && (static_cast<unsigned char>(msg[n]) & 0xC0) == 0x80) --n;
+  }
+  std::memcpy(err->message, msg.data(), n);
+  err->message[n] = '\0';
+}
+
+int fail(ujwt_error* err, int status, std::string_view msg, int reason = UJWT_REASON_NONE) noexcept {
+  if (err != nullptr) {
+    err->status = status;
+    err->reason = reason;
+    copy_message(err, msg);
+  }
+  return status;
+}
+
+int fail(ujwt_error* err, const uj::Error& e) noexcept {
+  return fail(err, static_cast<int>(e.status), e.message, static_cast<int>(e.reason));
+}
+
+int ok(ujwt_error* err) noexcept {
+  if (err != nullptr) {
+    err->status = UJWT_OK;
+    err->reason = UJWT_REASON_NONE;
+    err->message[0] = '\0';
+  }
+  return UJWT_OK;
+}
+
+// Runs body, turning any escaping exception into a status.
+template <class F>
+int guarded(ujwt_error* err, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(err, UJWT_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(err, UJWT_ERR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(err, UJWT_ERR_INTERNAL, "internal error");
+  }
+}
+
+// (ptr, len) -> optional view. NULL with a non-zero length is a caller bug.
+bool opt_view(const void* ptr, std::size_t len, std::optional<std::string_view>& out) {
+  if (ptr == nullptr) {
+    out.reset();
+    return len == 0;
+  }
+  out = std::string_view(static_cast<const char*>(ptr), len);
+  return true;
+}
+
+bool out_args_ok(const char* out, std::size_t out_cap, const std::size_t* out_len) {
+  return out_len != nullptr && (out != nullptr || out_cap == 0);
+}
+
+int write_out(std::string_view s, char* out, std::size_t out_cap, std::size_t* out_len,
+              ujwt_error* err) {
+  *out_len = s.size();
+  if (out_cap < s.size())
+    return fail(err, UJWT_ERR_BUFFER_TOO_SMALL,
+                "output needs " + std::to_string(s.size()) + " bytes, buffer has " +
+                    std::to_string(out_cap));
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());
+  return ok(err);
+}
+
+std::string arg_error(const char* name) {
+  return std::string("invalid argument: ") + name + " is NULL with a non-zero length";
+}
+
+// Parses an algorithm name argument; alg must be present.
+int parse_alg(const char* alg, std::size_t alg_len, uj::Algorithm& out, ujwt_error* err) {
+  if (alg == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: alg is NULL");
+  auto parsed = uj::parse_algorithm(std::string_view(alg, alg_len));
+  if (!parsed) {
+    std::string shown(alg, alg_len < 32 ? alg_len : 32);
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) c = '?';
+    return fail(err, UJWT_ERR_ALGORITHM,
+                "unsupported algorithm \"" + shown +
+                    "\" (HS256, HS384, HS512, RS256, PS256, ES256, EdDSA)");
+  }
+  out = *parsed;
+  return UJWT_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* ujwt_version(void) { return UJWT_VERSION_STRING; }
+
+const char* ujwt_reason_name(int reason) {
+  // The names are string literals, so data() is NUL-terminated.
+  return uj::reason_name(static_cast<uj::Reason>(reason)).data();
+}
+
+const char* ujwt_status_name(int status) {
+  return uj::status_name(static_cast<uj::Status>(status)).data();
+}
+
+/* ---- digest ---- */
+
+int ujwt_digest_new(ujwt_digest** out, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (out == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out is NULL");
+    *out = nullptr;
+    auto sha = uj::Sha256::create();
+    if (!sha) return fail(err, sha.error());
+    *out = new ujwt_digest{std::move(sha).value()};
+    return ok(err);
+  });
+}
+
+void ujwt_digest_free(ujwt_digest* d) { delete d; }
+
+int ujwt_digest_reset(ujwt_digest* d, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (d == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: digest is NULL");
+    auto r = d->sha.reset();
+    return r ? ok(err) : fail(err, r.error());
+  });
+}
+
+int ujwt_digest_update(ujwt_digest* d, const uint8_t* data, size_t len, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (d == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: digest is NULL");
+    if (data == nullptr && len != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("data"));
+    auto r = d->sha.update(data, len);
+    return r ? ok(err) : fail(err, r.error());
+  });
+}
+
+int ujwt_digest_final(ujwt_digest* d, char* out, size_t out_cap, size_t* out_len, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (d == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: digest is NULL");
+    if (!out_args_ok(out, out_cap, out_len))
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: output buffer");
+    *out_len = UJWT_SHA256_B64_LEN;
+    // Checked before finishing so a retry with a bigger buffer still sees
+    // the whole stream.
+    if (out_cap < UJWT_SHA256_B64_LEN)
+      return fail(err, UJWT_ERR_BUFFER_TOO_SMALL, "digest needs 43 bytes");
+    auto r = d->sha.final_b64_to(out);
+    return r ? ok(err) : fail(err, r.error());
+  });
+}
+
+int ujwt_sha256_b64(const uint8_t* data, size_t len, char* out, size_t out_cap, size_t* out_len,
+                    ujwt_error* err) {
+  return guarded(err, [&] {
+    if (data == nullptr && len != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("data"));
+    if (!out_args_ok(out, out_cap, out_len))
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: output buffer");
+    *out_len = UJWT_SHA256_B64_LEN;
+    if (out_cap < UJWT_SHA256_B64_LEN)
+      return fail(err, UJWT_ERR_BUFFER_TOO_SMALL, "digest needs 43 bytes");
+    auto d = uj::sha256_b64(std::string_view(reinterpret_cast<const char*>(data), len));
+    if (!d) return fail(err, d.error());
+    std::memcpy(out, d.value().data(), UJWT_SHA256_B64_LEN);
+    return ok(err);
+  });
+}
+
+/* ---- signer ---- */
+
+int ujwt_signer_new(const char* alg, size_t alg_len, const uint8_t* key, size_t key_len,
+                    const char* kid, size_t kid_len, ujwt_signer** out, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (out == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out is NULL");
+    *out = nullptr;
+    uj::Algorithm a;
+    if (int rc = parse_alg(alg, alg_len, a, err); rc != UJWT_OK) return rc;
+    if (key == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: key is NULL");
+    std::optional<std::string_view> k;
+    if (!opt_view(kid, kid_len, k)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
+    auto s = uj::Signer::create(a, std::string_view(reinterpret_cast<const char*>(key), key_len), k);
+    if (!s) return fail(err, s.error());
+    *out = new ujwt_signer{std::move(s).value()};
+    return ok(err);
+  });
+}
+
+void ujwt_signer_free(ujwt_signer* s) { delete s; }
+
+int ujwt_sign(const ujwt_signer* s, const ujwt_claims* c, char* out, size_t out_cap,
+              size_t* out_len, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (s == nullptr || c == nullptr)
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: signer or claims is NULL");
+    if (!out_args_ok(out, out_cap, out_len))
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: output buffer");
+    if (c->iss == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: iss is required");
+    uj::Claims claims;
+    claims.iss = std::string_view(c->iss, c->iss_len);
+    claims.now = c->now;
+    claims.ttl = c->ttl;
+    struct Field { const char* name; const char* ptr; size_t len; std::optional<std::string_view>* dst; };
+    const Field fields[] = {
+        {"aud", c->aud, c->aud_len, &claims.aud},
+        {"sub", c->sub, c->sub_len, &claims.sub},
+        {"consumer_id", c->consumer_id, c->consumer_id_len, &claims.consumer_id},
+        {"consumer_username", c->consumer_username, c->consumer_username_len, &claims.consumer_username},
+        {"consumer_custom_id", c->consumer_custom_id, c->consumer_custom_id_len, &claims.consumer_custom_id},
+        {"credential_id", c->credential_id, c->credential_id_len, &claims.credential_id},
+        {"htm", c->htm, c->htm_len, &claims.htm},
+        {"htu", c->htu, c->htu_len, &claims.htu},
+        {"query", c->query, c->query_len, &claims.query},
+        {"body_sha256", c->body_sha256, c->body_sha256_len, &claims.body_sha256},
+        {"extra_json", c->extra_json, c->extra_json_len, &claims.extra_json}};
+    for (const Field& f : fields)
+      if (!opt_view(f.ptr, f.len, *f.dst)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error(f.name));
+    auto n = s->signer.sign_to(claims, out, out_cap);
+    if (!n) {
+      if (n.error().status == uj::Status::buffer_too_small) *out_len = n.error().needed;
+      return fail(err, n.error());
+    }
+    *out_len = n.value();
+    return ok(err);
+  });
+}
+
+/* ---- replay cache ---- */
+
+int ujwt_replay_cache_new(size_t capacity, ujwt_replay_cache** out, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (out == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out is NULL");
+    *out = nullptr;
+    if (capacity == 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: capacity is 0");
+    *out = new ujwt_replay_cache(capacity);
+    return ok(err);
+  });
+}
+
+void ujwt_replay_cache_free(ujwt_replay_cache* c) { delete c; }
+
+/* ---- verifier ---- */
+
+int ujwt_verifier_new(ujwt_verifier** out, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (out == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out is NULL");
+    *out = new ujwt_verifier{};
+    return ok(err);
+  });
+}
+
+void ujwt_verifier_free(ujwt_verifier* v) { delete v; }
+
+int ujwt_verifier_add_key(ujwt_verifier* v, const char* alg, size_t alg_len, const uint8_t* key,
+                          size_t key_len, const char* kid, size_t kid_len, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (v == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: verifier is NULL");
+    uj::Algorithm a;
+    if (int rc = parse_alg(alg, alg_len, a, err); rc != UJWT_OK) return rc;
+    if (key == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: key is NULL");
+    std::optional<std::string_view> k;
+    if (!opt_view(kid, kid_len, k)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
+    auto r = v->verifier.add_key(a, std::string_view(reinterpret_cast<const char*>(key), key_len), k);
+    return r ? ok(err) : fail(err, r.error());
+  });
+}
+
+int ujwt_verifier_add_jwk(ujwt_verifier* v, const char* json, size_t json_len, const char* alg,
+                          size_t alg_len, ujwt_error* err) {
+  return guarded(err, [&] {
+    if (v == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: verifier is NULL");
+    if (json == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: json is NULL");
+    std::optional<uj::Algorithm> a;
+    if (alg != nullptr) {
+      uj::Algorithm parsed;
+      if (int rc = parse_alg(alg, alg_len, parsed, err); rc != UJWT_OK) return rc;
+      a = parsed;
+    } else if (alg_len != 0) {
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("alg"));
+    }
+    auto r = v->verifier.add_jwk(std::string_view(json, json_len), a);
+    return r ? ok(err) : fail(err, r.error());
+  });
+}
+
+int ujwt_verify(const ujwt_verifier* v, const char* token, size_t token_len,
+                const ujwt_verify_options* o, char* out, size_t out_cap, size_t* out_len,
+                ujwt_error* err) {
+  return guarded(err, [&] {
+    if (v == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: verifier is NULL");
+    if (token == nullptr && token_len != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("token"));
+    if (out == nullptr && out_cap != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("out"));
+    uj::VerifyOptions opts;
+    if (o != nullptr) {
+      struct Field { const char* name; const char* ptr; size_t len; std::optional<std::string_view>* dst; };
+      const Field fields[] = {{"issuer", o->issuer, o->issuer_len, &opts.issuer},
+                              {"audience", o->audience, o->audience_len, &opts.audience},
+                              {"method", o->method, o->method_len, &opts.method},
+                              {"path", o->path, o->path_len, &opts.path},
+                              {"query", o->query, o->query_len, &opts.query},
+                              {"body_sha256", o->body_sha256, o->body_sha256_len, &opts.body_sha256}};
+      for (const Field& f : fields)
+        if (!opt_view(f.ptr, f.len, *f.dst)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error(f.name));
+      opts.now = o->now;
+      opts.leeway = o->leeway;
+      opts.max_lifetime = o->max_lifetime;
+      opts.max_token_length = o->max_token_length;
+      if (o->replay_cache != nullptr) opts.replay_cache = &o->replay_cache->cache;
+    }
+    const std::string_view tok = token ? std::string_view(token, token_len) : std::string_view();
+    auto vt = v->verifier.verify_without_replay(tok, opts);
+    if (!vt) return fail(err, vt.error());
+    const std::string& payload = vt.value().payload;
+    if (out_len != nullptr) *out_len = payload.size();
+    const bool want_output = out != nullptr;
+    if (want_output && out_cap < payload.size())
+      return fail(err, UJWT_ERR_BUFFER_TOO_SMALL,
+                  "claims need " + std::to_string(payload.size()) + " bytes, buffer has " +
+                      std::to_string(out_cap));
+    if (auto r = v->verifier.record_replay(vt.value(), opts); !r) return fail(err, r.error());
+    if (want_output && !payload.empty()) std::memcpy(out, payload.data(), payload.size());
+    return ok(err);
+  });
+}
+
+/* ---- JWKS ---- */
+
+int ujwt_jwks_from_pem(const uint8_t* pem, size_t pem_len, const char* kid, size_t kid_len,
+                       const char* alg, size_t alg_len, char* out, size_t out_cap, size_t* out_len,
+                       ujwt_error* err) {
+  return guarded(err, [&] {
+    if (pem == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: pem is NULL");
+    if (!out_args_ok(out, out_cap, out_len))
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: output buffer");
+    std::optional<std::string_view> k;
+    if (!opt_view(kid, kid_len, k)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
+    std::optional<uj::Algorithm> a;
+    if (alg != nullptr) {
+      uj::Algorithm parsed;
+      if (int rc = parse_alg(alg, alg_len, parsed, err); rc != UJWT_OK) return rc;
+      a = parsed;
+    } else if (alg_len != 0) {
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("alg"));
+    }
+    auto jwks = uj::jwks_from_pem(std::string_view(reinterpret_cast<const char*>(pem), pem_len), k, a);
+    if (!jwks) return fail(err, jwks.error());
+    return write_out(jwks.value(), out, out_cap, out_len, err);
+  });
+}
+
+}  // extern "C"

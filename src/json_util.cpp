@@ -1,0 +1,95 @@
+#include "json_util.hpp"
+
+#include <unordered_set>
+#include <vector>
+
+namespace upstream_jwt::detail {
+
+bool utf8_valid(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) { ++i; continue; }
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the 2nd byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;        // overlong
+      else if (c == 0xED) hi = 0x9F;   // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;        // overlong
+      else if (c == 0xF4) hi = 0x8F;   // > U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    if (p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending run that needs no escaping
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else {
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(esc, sizeof esc);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+template <class Json>
+ParseOutcome parse_strict(std::string_view text, Json& out) {
+  std::vector<std::unordered_set<std::string>> seen;
+  bool duplicate = false;
+  typename Json::parser_callback_t cb =
+      [&](int /*depth*/, typename Json::parse_event_t ev, Json& parsed) -> bool {
+    using E = typename Json::parse_event_t;
+    switch (ev) {
+      case E::object_start:
+        seen.emplace_back();
+        break;
+      case E::object_end:
+        if (!seen.empty()) seen.pop_back();
+        break;
+      case E::key:
+        if (!seen.empty() && parsed.is_string() &&
+            !seen.back().insert(parsed.template get_ref<const std::string&>()).second)
+          duplicate = true;
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  out = Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false,
+                    /*ignore_comments=*/false);
+  if (out.is_discarded()) return ParseOutcome::syntax;
+  if (duplicate) return ParseOutcome::duplicate;
+  return ParseOutcome::ok;
+}
+
+template ParseOutcome parse_strict<nlohmann::json>(std::string_view, nlohmann::json&);
+template ParseOutcome parse_strict<nlohmann::ordered_json>(std::string_view,
+                                                           nlohmann::ordered_json&);
+
+}  // namespace upstream_jwt::detail

@@ -1,0 +1,334 @@
+#include "upstream_jwt/signer.hpp"
+
+#include <openssl/rand.h>
+
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <limits>
+#include <mutex>
+
+#include "json_util.hpp"
+#include "ossl.hpp"
+#include "sig_context.hpp"
+#include "upstream_jwt/base64url.hpp"
+#include "upstream_jwt/digest.hpp"
+
+namespace upstream_jwt {
+
+using detail::SigContext;
+
+namespace {
+
+constexpr std::int64_t kMaxTtl = 86400;
+constexpr std::size_t kJtiBytes = 16;
+
+// Names extra claims may not take: everything the signer itself emits.
+constexpr std::string_view kRegistered[] = {
+    "iss", "aud", "iat", "nbf", "exp", "jti", "sub", "consumer", "credential",
+    "htm", "htu", "query_sha256", "body_sha256"};
+
+// Extra claims text parsed once; the rendered ",\"k\":v..." fragment is what
+// every later sign() with the same text appends.
+struct ExtraClaims {
+  std::string text;
+  std::string fragment;
+  std::optional<Error> error;
+};
+
+std::shared_ptr<const ExtraClaims> compile_extra(std::string_view text) {
+  auto out = std::make_shared<ExtraClaims>();
+  out->text.assign(text);
+  nlohmann::ordered_json j;
+  switch (detail::parse_strict(text, j)) {
+    case detail::ParseOutcome::syntax:
+      out->error = make_error(Status::claims, "extra claims are not valid JSON (or not UTF-8)");
+      return out;
+    case detail::ParseOutcome::duplicate:
+      out->error = make_error(Status::claims, "extra claims repeat a member name");
+      return out;
+    case detail::ParseOutcome::ok:
+      break;
+  }
+  if (!j.is_object()) {
+    out->error = make_error(Status::claims, "extra claims must be a JSON object");
+    return out;
+  }
+  for (const auto& [name, value] : j.items()) {
+    for (std::string_view reg : kRegistered) {
+      if (name == reg) {
+        out->error = make_error(Status::claims,
+                                "extra claim \"" + name + "\" would override a registered claim");
+        return out;
+      }
+    }
+    out->fragment.push_back(',');
+    detail::append_json_string(out->fragment, name);
+    out->fragment.push_back(':');
+    out->fragment += value.dump();
+  }
+  return out;
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+Result<void> check_utf8(std::string_view what, std::string_view s) {
+  if (!detail::utf8_valid(s))
+    return make_error(Status::claims, "claim " + std::string(what) + " is not valid UTF-8");
+  return {};
+}
+
+// Reused per thread so steady-state signing allocates only the token itself.
+std::string& claims_buffer() {
+  thread_local std::string buf;
+  buf.clear();
+  return buf;
+}
+
+bool is_canonical_digest(std::string_view d) {
+  if (d.size() != kSha256B64Size) return false;
+  thread_local std::string scratch;
+  return base64url_decode_to(d, scratch) && scratch.size() == kSha256Size;
+}
+
+}  // namespace
+
+struct Signer::Impl {
+  std::unique_ptr<SigContext> ctx;
+  std::string header_b64;
+  mutable std::mutex extra_mu;
+  mutable std::shared_ptr<const ExtraClaims> extra;
+
+  Result<std::shared_ptr<const ExtraClaims>> extra_for(std::string_view text) const {
+    {
+      std::lock_guard<std::mutex> lock(extra_mu);
+      if (extra && extra->text == text) return extra;
+    }
+    auto compiled = compile_extra(text);
+    std::lock_guard<std::mutex> lock(extra_mu);
+    extra = compiled;
+    return compiled;
+  }
+
+  Result<void> render(const Claims& c, std::string& out) const;
+  std::size_t token_size(std::size_t payload_size) const {
+    return header_b64.size() + 1 + base64url_encoded_size(payload_size) + 1 +
+           base64url_encoded_size(ctx->key().signature_size());
+  }
+  Result<std::size_t> finish(std::string_view payload, char* out, std::size_t cap) const;
+};
+
+Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
+  if (c.ttl < 1 || c.ttl > kMaxTtl)
+    return make_error(Status::invalid_argument, "ttl must be within 1..86400 seconds");
+  std::int64_t now = c.now;
+  if (now < 0) return make_error(Status::invalid_argument, "now must not be negative");
+  if (now == 0) now = static_cast<std::int64_t>(std::time(nullptr));
+  if (now > std::numeric_limits<std::int64_t>::max() - kMaxTtl)
+    return make_error(Status::invalid_argument, "now is out of range");
+
+  struct Named { std::string_view name; const std::optional<std::string_view>* v; };
+  const std::optional<std::string_view> iss = c.iss;
+  const Named strings[] = {{"iss", &iss},
+                           {"aud", &c.aud},
+                           {"sub", &c.sub},
+                           {"consumer.id", &c.consumer_id},
+                           {"consumer.username", &c.consumer_username},
+                           {"consumer.custom_id", &c.consumer_custom_id},
+                           {"credential.id", &c.credential_id},
+                           {"htm", &c.htm},
+                           {"htu", &c.htu}};
+  for (const auto& s : strings)
+    if (s.v->has_value())
+      if (auto r = check_utf8(s.name, **s.v); !r) return r;
+  if (c.body_sha256 && !is_canonical_digest(*c.body_sha256))
+    return make_error(Status::invalid_argument,
+                      "body_sha256 must be 43 base64url characters (a SHA-256 digest)");
+
+  std::shared_ptr<const ExtraClaims> extra;
+  if (c.extra_json) {
+    auto e = extra_for(*c.extra_json);
+    if (!e) return std::move(e).error();
+    extra = std::move(e).value();
+    if (extra->error) return *extra->error;
+  }
+
+  std::uint8_t jti[kJtiBytes];
+  if (RAND_bytes(jti, sizeof jti) != 1)
+    return make_error(Status::internal, detail::openssl_error("RAND_bytes failed"));
+
+  out.append("{\"iss\":");
+  detail::append_json_string(out, c.iss);
+  if (c.aud) {
+    out.append(",\"aud\":");
+    detail::append_json_string(out, *c.aud);
+  }
+  out.append(",\"iat\":");
+  append_int(out, now);
+  out.append(",\"nbf\":");
+  append_int(out, now);
+  out.append(",\"exp\":");
+  append_int(out, now + c.ttl);
+  out.append(",\"jti\":\"");
+  char jti_b64[base64url_encoded_size(kJtiBytes)];
+  base64url_encode_to(jti, sizeof jti, jti_b64);
+  out.append(jti_b64, sizeof jti_b64);
+  out.push_back('"');
+  if (c.sub) {
+    out.append(",\"sub\":");
+    detail::append_json_string(out, *c.sub);
+  }
+  if (c.consumer_id || c.consumer_username || c.consumer_custom_id) {
+    out.append(",\"consumer\":{");
+    bool first = true;
+    auto member = [&](const char* name, const std::optional<std::string_view>& v) {
+      if (!v) return;
+      if (!first) out.push_back(',');
+      first = false;
+      out.append(name);
+      detail::append_json_string(out, *v);
+    };
+    member("\"id\":", c.consumer_id);
+    member("\"username\":", c.consumer_username);
+    member("\"custom_id\":", c.consumer_custom_id);
+    out.push_back('}');
+  }
+  if (c.credential_id) {
+    out.append(",\"credential\":{\"id\":");
+    detail::append_json_string(out, *c.credential_id);
+    out.push_back('}');
+  }
+  if (c.htm) {
+    out.append(",\"htm\":");
+    detail::append_json_string(out, *c.htm);
+  }
+  if (c.htu) {
+    out.append(",\"htu\":");
+    detail::append_json_string(out, *c.htu);
+  }
+  if (c.query) {
+    auto d = sha256_raw(*c.query);
+    if (!d) return std::move(d).error();
+    char b64[kSha256B64Size];
+    base64url_encode_to(d.value().data(), kSha256Size, b64);
+    out.append(",\"query_sha256\":\"");
+    out.append(b64, sizeof b64);
+    out.push_back('"');
+  }
+  if (c.body_sha256) {
+    out.append(",\"body_sha256\":\"");
+    out.append(*c.body_sha256);
+    out.push_back('"');
+  }
+  if (extra) out.append(extra->fragment);
+  out.push_back('}');
+  return {};
+}
+
+Result<std::size_t> Signer::Impl::finish(std::string_view payload, char* out,
+                                         std::size_t cap) const {
+  const std::size_t total = token_size(payload.size());
+  if (cap < total) {
+    Error e = make_error(Status::buffer_too_small,
+                         "token needs " + std::to_string(total) + " bytes");
+    e.needed = total;
+    return e;
+  }
+  char* p = out;
+  std::memcpy(p, header_b64.data(), header_b64.size());
+  p += header_b64.size();
+  *p++ = '.';
+  base64url_encode_to(payload.data(), payload.size(), p);
+  p += base64url_encoded_size(payload.size());
+  const std::size_t signing_input = static_cast<std::size_t>(p - out);
+  std::uint8_t sig[detail::kMaxSignatureSize];
+  if (auto r = ctx->sign(out, signing_input, sig); !r) return std::move(r).error();
+  *p++ = '.';
+  const std::size_t sig_size = ctx->key().signature_size();
+  base64url_encode_to(sig, sig_size, p);
+  p += base64url_encoded_size(sig_size);
+  return static_cast<std::size_t>(p - out);
+}
+
+Signer::Signer(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Signer::Signer(Signer&&) noexcept = default;
+Signer& Signer::operator=(Signer&&) noexcept = default;
+Signer::~Signer() = default;
+
+Result<Signer> Signer::create(Algorithm alg, std::string_view key_material,
+                              std::optional<std::string_view> kid) {
+  auto key = Key::for_signing(alg, key_material);
+  if (!key) return std::move(key).error();
+  return create(key.value(), kid);
+}
+
+Result<Signer> Signer::create(const Key& key, std::optional<std::string_view> kid) {
+  if (kid && !detail::utf8_valid(*kid))
+    return make_error(Status::invalid_argument, "kid is not valid UTF-8");
+  auto ctx = SigContext::create(key, SigContext::Mode::sign);
+  if (!ctx) return std::move(ctx).error();
+  auto impl = std::make_unique<Impl>();
+  impl->ctx = std::move(ctx).value();
+  std::string header = "{\"alg\":\"";
+  header += algorithm_name(key.algorithm());
+  header += "\",\"typ\":\"JWT\"";
+  if (kid) {
+    header += ",\"kid\":";
+    detail::append_json_string(header, *kid);
+  }
+  header += '}';
+  impl->header_b64 = base64url_encode(header);
+  return Signer(std::move(impl));
+}
+
+Algorithm Signer::algorithm() const noexcept { return impl_->ctx->key().algorithm(); }
+std::string_view Signer::encoded_header() const noexcept { return impl_->header_b64; }
+
+Result<std::size_t> Signer::sign_to(const Claims& claims, char* out, std::size_t cap) const {
+  if (!impl_) return make_error(Status::invalid_argument, "signer was moved from");
+  if (out == nullptr && cap != 0) return make_error(Status::invalid_argument, "NULL output buffer");
+  std::string& buf = claims_buffer();
+  if (auto r = impl_->render(claims, buf); !r) return std::move(r).error();
+  return impl_->finish(buf, out, cap);
+}
+
+Result<std::string> Signer::sign(const Claims& claims) const {
+  if (!impl_) return make_error(Status::invalid_argument, "signer was moved from");
+  std::string& buf = claims_buffer();
+  if (auto r = impl_->render(claims, buf); !r) return std::move(r).error();
+  std::string token(impl_->token_size(buf.size()), '\0');
+  auto n = impl_->finish(buf, token.data(), token.size());
+  if (!n) return std::move(n).error();
+  token.resize(n.value());
+  return token;
+}
+
+Result<std::string> Signer::sign_payload(std::string_view payload_json) const {
+  if (!impl_) return make_error(Status::invalid_argument, "signer was moved from");
+  std::string token(impl_->token_size(payload_json.size()), '\0');
+  auto n = impl_->finish(payload_json, token.data(), token.size());
+  if (!n) return std::move(n).error();
+  token.resize(n.value());
+  return token;
+}
+
+Result<std::string> sign_compact(const Key& key, std::string_view header_json,
+                                 std::string_view payload_json) {
+  auto ctx = SigContext::create(key, SigContext::Mode::sign);
+  if (!ctx) return std::move(ctx).error();
+  std::string token = base64url_encode(header_json);
+  token.push_back('.');
+  token += base64url_encode(payload_json);
+  std::uint8_t sig[detail::kMaxSignatureSize];
+  if (auto r = ctx.value()->sign(token.data(), token.size(), sig); !r) return std::move(r).error();
+  token.push_back('.');
+  token += base64url_encode(std::string_view(reinterpret_cast<const char*>(sig),
+                                             key.signature_size()));
+  return token;
+}
+
+}  // namespace upstream_jwt
