@@ -79,6 +79,7 @@ local state
 -- module that captured `kong` or `ngx` at load time still sees this double.
 _G.ngx = _G.ngx or {}
 _G.kong = _G.kong or {}
+_G.ngx.null = _G.ngx.null or setmetatable({}, { __tostring = function() return "null" end })
 
 local function concat_args(...)
   local parts = {}
@@ -112,7 +113,6 @@ function M.install(req)
   }
 
   local ngx = _G.ngx
-  ngx.null = ngx.null or setmetatable({}, { __tostring = function() return "null" end })
   ngx.time = function() return req.now or os.time() end
   ngx.now = function() return req.now or os.time() end
   ngx.decode_base64 = decode_base64

@@ -1,0 +1,64 @@
+-- `luarocks make` of the rockspec into a fresh tree gives a working plugin:
+-- the native library is built by CMake and installed where native.lua finds
+-- it through package.cpath, and the installed modules sign a token.
+local setup = require "spec.helpers.setup"
+local native = setup.require_native()
+
+local ROCKSPEC = "kong-plugin-upstream-jwt-0.1.0-1.rockspec"
+local q = setup.shell_quote
+
+describe("rockspec", function()
+  local tree
+
+
+  lazy_setup(function()
+    local ok, out = setup.run("mktemp -d")
+    assert(ok, out)
+    tree = out:gsub("%s+$", "")
+  end)
+
+  lazy_teardown(function()
+    if tree and tree:match("^/tmp/") then
+      os.execute("rm -rf " .. q(tree))
+    end
+  end)
+
+  it("installs with luarocks make into a fresh tree and signs from there", function()
+    local ok, out = setup.run("cd " .. q(setup.root) .. " && luarocks --lua-version=5.1 make --tree "
+                              .. q(tree) .. " " .. ROCKSPEC)
+    assert(ok, "luarocks make failed:\n" .. out)
+
+    local so = tree .. "/lib/lua/5.1/libupstream_jwt.so"
+    assert.is_truthy(io.open(so, "rb"), "library not installed at " .. so)
+    for _, m in ipairs({ "handler", "schema", "native" }) do
+      local path = tree .. "/share/lua/5.1/kong/plugins/upstream-jwt/" .. m .. ".lua"
+      assert.is_truthy(io.open(path, "rb"), path .. " not installed")
+    end
+
+    -- A fresh LuaJIT outside the checkout, with only the tree's paths and the
+    -- system's (for resty.lrucache and cjson, which Kong ships), and no
+    -- UPSTREAM_JWT_LIB: the library must be found through package.cpath.
+    local script = os.tmpname() .. ".lua"
+    setup.write_file(script, [[
+      local native = require "kong.plugins.upstream-jwt.native"
+      local handler = require "kong.plugins.upstream-jwt.handler"
+      local schema = require "kong.plugins.upstream-jwt.schema"
+      assert(handler.VERSION == "0.1.0" and schema.name == "upstream-jwt")
+      local s = assert(native.new_signer("HS256", string.rep("r", 32), "rock"))
+      io.write(native.library_path, "\n", assert(s:sign({ iss = "kong", ttl = 60 })), "\n")
+    ]])
+    ok, out = setup.run("cd /tmp && env -u UPSTREAM_JWT_LIB"
+      .. " LUA_PATH=" .. q(tree .. "/share/lua/5.1/?.lua;" .. tree .. "/share/lua/5.1/?/init.lua;;")
+      .. " LUA_CPATH=" .. q(tree .. "/lib/lua/5.1/?.so;;")
+      .. " luajit " .. q(script))
+    os.remove(script)
+    assert(ok, out)
+    local lib_path, token = out:match("^(%S+)\n(%S+)\n$")
+    assert.equal(so, lib_path)
+
+    local v = assert(native.new_verifier())
+    assert(v:add_key("HS256", string.rep("r", 32), "rock"))
+    local json, reason = v:verify(token, { issuer = "kong" })
+    assert(json, reason)
+  end)
+end)
