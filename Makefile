@@ -54,6 +54,10 @@ test-lua: build
 test-e2e: build
 	@if [ -d spec/e2e ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/e2e; fi
 
+# Gateway + example verifying service on free loopback ports, a few requests, then stops both.
+demo: deps build
+	dev/demo
+
 # AddressSanitizer + UndefinedBehaviorSanitizer build of everything, and its tests.
 asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUPSTREAM_JWT_SANITIZE=ON
