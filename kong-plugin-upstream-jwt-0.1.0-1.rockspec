@@ -39,6 +39,11 @@ build = {
       ["kong.plugins.upstream-jwt.handler"] = "kong/plugins/upstream-jwt/handler.lua",
       ["kong.plugins.upstream-jwt.schema"] = "kong/plugins/upstream-jwt/schema.lua",
       ["kong.plugins.upstream-jwt.native"] = "kong/plugins/upstream-jwt/native.lua",
+      -- upstream-oauth2 (client credentials token for the upstream); resty.http comes with Kong
+      ["kong.plugins.upstream-oauth2.handler"] = "kong/plugins/upstream-oauth2/handler.lua",
+      ["kong.plugins.upstream-oauth2.schema"] = "kong/plugins/upstream-oauth2/schema.lua",
+      ["kong.plugins.upstream-oauth2.token_client"] = "kong/plugins/upstream-oauth2/token_client.lua",
+      ["kong.plugins.upstream-oauth2.token_cache"] = "kong/plugins/upstream-oauth2/token_cache.lua",
     },
     -- Lands as <tree>/lib/lua/5.1/libupstream_jwt.so, which native.lua finds
     -- through package.cpath.
