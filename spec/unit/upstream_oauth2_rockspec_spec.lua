@@ -1,6 +1,6 @@
 -- The rock ships every upstream-oauth2 module, under the module name Kong will require, and
 -- nothing from the test stand-ins (resty.http comes with Kong).
-local setup = require "spec.helpers.setup"
+local helpers = require "spec.helpers.setup"
 
 local ROCKSPEC = "kong-plugin-upstream-jwt-0.1.0-1.rockspec"
 
@@ -9,7 +9,7 @@ describe("rockspec: upstream-oauth2", function()
 
   setup(function()
     spec = {}
-    local chunk = assert(loadfile(setup.root .. "/" .. ROCKSPEC, "t", spec))
+    local chunk = assert(loadfile(helpers.root .. "/" .. ROCKSPEC, "t", spec))
     if setfenv then
       setfenv(chunk, spec)
     end
@@ -17,7 +17,7 @@ describe("rockspec: upstream-oauth2", function()
   end)
 
   it("installs every module of the plugin", function()
-    local ok, out = setup.run("cd " .. setup.shell_quote(setup.root)
+    local ok, out = helpers.run("cd " .. helpers.shell_quote(helpers.root)
                               .. " && ls kong/plugins/upstream-oauth2/*.lua")
     assert(ok, out)
     local lua = spec.build.install.lua
