@@ -80,6 +80,8 @@ local state
 _G.ngx = _G.ngx or {}
 _G.kong = _G.kong or {}
 _G.ngx.null = _G.ngx.null or setmetatable({}, { __tostring = function() return "null" end })
+-- resty.lrucache captures ngx.now when it is first required.
+_G.ngx.now = _G.ngx.now or os.time
 
 local function concat_args(...)
   local parts = {}

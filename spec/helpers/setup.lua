@@ -1,6 +1,12 @@
 -- Makes the repository's modules and the Kong stand-ins under dev/lib
 -- loadable when busted runs from the repository root.
-local root = os.getenv("UPSTREAM_JWT_ROOT") or "."
+-- Absolute, because some specs run programs from other directories.
+local root = os.getenv("UPSTREAM_JWT_ROOT")
+if not root or root == "" then
+  local p = io.popen("pwd")
+  root = p:read("*l")
+  p:close()
+end
 local extra = root .. "/dev/lib/?.lua;" .. root .. "/?.lua;" .. root .. "/?/init.lua;"
 if not package.path:find(extra, 1, true) then
   package.path = extra .. package.path

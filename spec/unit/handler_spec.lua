@@ -48,7 +48,9 @@ end
 local function b64url_json(segment)
   local std = segment:gsub("-", "+"):gsub("_", "/")
   std = std .. string.rep("=", (4 - #std % 4) % 4)
-  return cjson.decode(assert(double.decode_base64(std)))
+  local raw = double.decode_base64(std)
+  assert.is_string(raw)
+  return cjson.decode(raw)
 end
 
 local function header_of(token)

@@ -40,15 +40,22 @@ describe("rockspec", function()
     -- UPSTREAM_JWT_LIB: the library must be found through package.cpath.
     local script = os.tmpname() .. ".lua"
     setup.write_file(script, [[
+      -- resty.lrucache reads ngx.now when it loads; Kong runs under OpenResty.
+      ngx = { now = os.time }
       local native = require "kong.plugins.upstream-jwt.native"
       local handler = require "kong.plugins.upstream-jwt.handler"
       local schema = require "kong.plugins.upstream-jwt.schema"
       assert(handler.VERSION == "0.1.0" and schema.name == "upstream-jwt")
+      local conf = assert(require("kong_schema_validator").validate(schema, {
+        secret = string.rep("r", 32) }))
+      assert(conf.header == "X-Upstream-JWT")
       local s = assert(native.new_signer("HS256", string.rep("r", 32), "rock"))
       io.write(native.library_path, "\n", assert(s:sign({ iss = "kong", ttl = 60 })), "\n")
     ]])
     ok, out = setup.run("cd /tmp && env -u UPSTREAM_JWT_LIB"
-      .. " LUA_PATH=" .. q(tree .. "/share/lua/5.1/?.lua;" .. tree .. "/share/lua/5.1/?/init.lua;;")
+      .. " LUA_PATH=" .. q(tree .. "/share/lua/5.1/?.lua;" .. tree .. "/share/lua/5.1/?/init.lua;"
+                           -- Kong's own modules (typedefs) come from Kong; here its stand-in
+                           .. setup.root .. "/dev/lib/?.lua;;")
       .. " LUA_CPATH=" .. q(tree .. "/lib/lua/5.1/?.so;;")
       .. " luajit " .. q(script))
     os.remove(script)
