@@ -1,0 +1,152 @@
+-- Processes for the upstream-oauth2 end-to-end specs: the test authorization server + protected
+-- upstream (dev/oauth2/server.py) and dev/gateway, on ports 19500-19999. Every process is started
+-- in its own session and stopped by its pid in teardown.
+local cjson = require "cjson"
+
+local H = {}
+
+local root = os.getenv("UPSTREAM_JWT_ROOT") or "."
+H.root = root
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+H.q = q
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1; echo \"__rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  return rc == 0, (out:gsub("__rc=%d+%s*$", "")), rc
+end
+H.sh = sh
+
+function H.read(path)
+  local f = io.open(path, "rb")
+  if not f then
+    return ""
+  end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function H.write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+function H.tmpdir()
+  local ok, out = sh("mktemp -d /tmp/upstream-oauth2-e2e.XXXXXX")
+  assert(ok, out)
+  return (out:gsub("%s+$", ""))
+end
+
+function H.sleep(s)
+  sh("sleep " .. s)
+end
+
+-- Starts `cmd` detached (own session), logging to `log`; returns its pid.
+local function spawn(cmd, log, env)
+  local prefix = ""
+  for k, v in pairs(env or {}) do
+    prefix = prefix .. k .. "=" .. q(v) .. " "
+  end
+  local ok, out = sh(prefix .. "setsid " .. cmd .. " > " .. q(log) .. " 2>&1 < /dev/null & echo $!")
+  assert(ok, out)
+  return assert(tonumber(out:match("(%d+)%s*$")), out)
+end
+
+local function alive(pid)
+  return (sh("kill -0 " .. pid))
+end
+
+function H.stop(pid)
+  if not pid then
+    return
+  end
+  sh("kill -TERM " .. pid)
+  for _ = 1, 100 do
+    if not alive(pid) then
+      return
+    end
+    H.sleep(0.05)
+  end
+  sh("kill -KILL -- -" .. pid) -- its own process group (setsid)
+end
+
+local function wait_for(what, pid, log, check)
+  for _ = 1, 200 do
+    if check() then
+      return
+    end
+    if not alive(pid) then
+      error(what .. " exited during start:\n" .. H.read(log), 2)
+    end
+    H.sleep(0.05)
+  end
+  error(what .. " did not become ready:\n" .. H.read(log), 2)
+end
+
+-- HTTP through curl: returns status, body, seconds.
+function H.http(method, url, headers, body)
+  local cmd = "curl -s -S -o - -w '\\n%{http_code} %{time_total}' --max-time 20 -X " .. method
+  for k, v in pairs(headers or {}) do
+    cmd = cmd .. " -H " .. q(k .. ": " .. v)
+  end
+  if body then
+    cmd = cmd .. " --data-binary " .. q(body)
+  end
+  local _, out = sh(cmd .. " " .. q(url))
+  local resp, status, secs = out:match("^(.*)\n(%d%d%d) ([%d.]+)%s*$")
+  if not status then
+    return 0, out, 0
+  end
+  return tonumber(status), resp, tonumber(secs)
+end
+
+function H.json(s)
+  local ok, v = pcall(cjson.decode, s)
+  return ok and v or nil
+end
+
+-- The test authorization server + upstream.
+function H.start_idp(dir, token_port, upstream_port, clients)
+  local clients_path = dir .. "/clients.json"
+  H.write(clients_path, cjson.encode(clients))
+  local log = dir .. "/idp.log"
+  local pid = spawn("/usr/bin/python3 " .. q(root .. "/dev/oauth2/server.py")
+                    .. " --token-port " .. token_port .. " --upstream-port " .. upstream_port
+                    .. " --clients " .. q(clients_path), log)
+  wait_for("test authorization server", pid, log, function()
+    return H.read(log):find("ready", 1, true) ~= nil
+  end)
+  local idp = { pid = pid, log = log, base = "http://127.0.0.1:" .. token_port }
+  function idp.stats()
+    local status, body = H.http("GET", idp.base .. "/stats")
+    assert(status == 200, "stats: " .. tostring(body))
+    return H.json(body)
+  end
+  function idp.post(path)
+    local status = H.http("POST", idp.base .. path)
+    assert(status == 200, path)
+  end
+  return idp
+end
+
+-- dev/gateway with a Kong declarative config (written as JSON, which YAML parsers read).
+function H.start_gateway(dir, port, config, env)
+  local conf_path = dir .. "/kong-" .. port .. ".yml"
+  H.write(conf_path, cjson.encode(config))
+  local log = dir .. "/gateway-" .. port .. ".log"
+  local pid = spawn(q(root .. "/dev/gateway") .. " up " .. q(conf_path) .. " --port " .. port,
+                    log, env)
+  wait_for("dev/gateway", pid, log, function()
+    return H.read(log):find("ready on", 1, true) ~= nil
+  end)
+  return { pid = pid, log = log, base = "http://127.0.0.1:" .. port }
+end
+
+return H

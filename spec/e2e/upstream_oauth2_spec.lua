@@ -1,0 +1,269 @@
+-- upstream-oauth2 end to end: dev/gateway (real nginx, 2 workers) in front of a bearer-checking
+-- upstream, with tokens from a real local authorization server (dev/oauth2/server.py) that counts
+-- token requests and verifies each client authentication method (assertions with PyJWT).
+local H = require "spec.e2e.upstream_oauth2_helpers"
+
+local TOKEN_PORT, UPSTREAM_PORT, GATEWAY_PORT, DEAD_PORT = 19510, 19511, 19512, 19519
+local IDP = "http://127.0.0.1:" .. TOKEN_PORT
+local SECRET = "e2e-secret: with spaces & symbols, long enough for HS256!"
+local BASIC_SECRET = "basic-secret-from-the-env-vault"
+
+local function key(name)
+  return H.read(H.root .. "/test/keys/" .. name)
+end
+
+local CLIENTS = {
+  basic = { auth = "client_secret_basic", secret = BASIC_SECRET },
+  post = { auth = "client_secret_post", secret = SECRET },
+  fields = { auth = "client_secret_post", secret = SECRET },
+  hs256 = { auth = "client_secret_jwt", secret = SECRET },
+  rs256 = { auth = "private_key_jwt", alg = "RS256", kid = "rsa-1",
+            public_key = H.root .. "/test/keys/rsa2048.pub.pem" },
+  es256 = { auth = "private_key_jwt", alg = "ES256",
+            public_key = H.root .. "/test/keys/ec256.pub.pem" },
+  eddsa = { auth = "private_key_jwt", alg = "EdDSA",
+            public_key = H.root .. "/test/keys/ed25519.pub.pem" },
+  burst = { auth = "client_secret_post", secret = SECRET },
+  wrk = { auth = "client_secret_post", secret = SECRET },
+  expiring = { auth = "client_secret_post", secret = SECRET, expires_in = 3 },
+  purge = { auth = "client_secret_post", secret = SECRET },
+  keep = { auth = "client_secret_post", secret = SECRET },
+  errors = { auth = "client_secret_post", secret = SECRET },
+}
+
+local function plugin(config)
+  local c = { token_endpoint = IDP .. "/token", client_auth = "client_secret_post",
+              client_secret = SECRET }
+  for k, v in pairs(config) do
+    c[k] = v
+  end
+  return { name = "upstream-oauth2", config = c }
+end
+
+local function route(name, config)
+  return { name = name, paths = { "/" .. name }, plugins = { plugin(config) } }
+end
+
+local ROUTES = {
+  route("basic", { client_id = "basic", client_auth = "client_secret_basic",
+                   client_secret = "{vault://env/oauth2-e2e-basic-secret}",
+                   scopes = { "orders:read", "orders:write" } }),
+  route("post", { client_id = "post" }),
+  route("fields", { client_id = "fields", scopes = { "orders:read", "orders:write" },
+                    audience = "https://orders.example",
+                    resource = { "https://orders.example/", "https://billing.example/" },
+                    token_post_args = { tenant = "acme" },
+                    token_headers = { ["X-Tenant"] = "acme" } }),
+  route("hs256", { client_id = "hs256", client_auth = "client_secret_jwt" }),
+  route("rs256", { client_id = "rs256", client_auth = "private_key_jwt", client_secret = nil,
+                   private_key = key("rsa2048.pem"), key_id = "rsa-1" }),
+  route("es256", { client_id = "es256", client_auth = "private_key_jwt",
+                   private_key = key("ec256.pem"), client_assertion_algorithm = "ES256" }),
+  route("eddsa", { client_id = "eddsa", client_auth = "private_key_jwt",
+                   private_key = key("ed25519.pem"), client_assertion_algorithm = "EdDSA" }),
+  route("burst", { client_id = "burst", token_endpoint = IDP .. "/slow/0.5/token" }),
+  route("wrk", { client_id = "wrk", token_endpoint = IDP .. "/slow/0.3/token" }),
+  route("expiring", { client_id = "expiring", refresh_before = 1 }),
+  route("purge", { client_id = "purge", purge_on_upstream_status = { 401 } }),
+  route("keep", { client_id = "keep", header = "X-Access-Token",
+                  consumer_authorization = "keep" }),
+  route("down", { client_id = "errors",
+                  token_endpoint = "http://127.0.0.1:" .. DEAD_PORT .. "/token" }),
+  route("timeout", { client_id = "errors", token_endpoint = IDP .. "/slow/3/token",
+                     read_timeout = 500 }),
+  route("garbage", { client_id = "errors", token_endpoint = IDP .. "/garbage" }),
+  route("notoken", { client_id = "errors", token_endpoint = IDP .. "/no-token" }),
+  route("idp500", { client_id = "errors", token_endpoint = IDP .. "/status/500" }),
+  route("badsecret", { client_id = "errors", client_secret = "not-the-secret-" .. SECRET }),
+}
+
+describe("upstream-oauth2 end to end", function()
+  local dir, idp, gw
+
+  lazy_setup(function()
+    dir = H.tmpdir()
+    idp = H.start_idp(dir, TOKEN_PORT, UPSTREAM_PORT, CLIENTS)
+    local config = {
+      _format_version = "3.0",
+      services = { { name = "protected", url = "http://127.0.0.1:" .. UPSTREAM_PORT,
+                     routes = ROUTES } },
+    }
+    gw = H.start_gateway(dir, GATEWAY_PORT, config, {
+      GATEWAY_WORKERS = "2",
+      OAUTH2_E2E_BASIC_SECRET = BASIC_SECRET,
+    })
+  end)
+
+  lazy_teardown(function()
+    if gw then
+      H.stop(gw.pid)
+    end
+    if idp then
+      H.stop(idp.pid)
+    end
+    if dir and dir:match("^/tmp/upstream%-oauth2%-e2e%.") then
+      H.sh("rm -rf " .. H.q(dir))
+    end
+  end)
+
+  local function get(path, headers)
+    local status, body, secs = H.http("GET", gw.base .. path, headers)
+    return status, H.json(body) or body, secs
+  end
+
+  local function issued(client)
+    return idp.stats().by_client[client] or 0
+  end
+
+  describe("client authentication, checked by the authorization server", function()
+    for _, case in ipairs({
+      { "client_secret_basic", "basic" },
+      { "client_secret_post", "post" },
+      { "client_secret_jwt (HS256, PyJWT)", "hs256" },
+      { "private_key_jwt RS256 (PyJWT)", "rs256" },
+      { "private_key_jwt ES256 (PyJWT)", "es256" },
+      { "private_key_jwt EdDSA (PyJWT)", "eddsa" },
+    }) do
+      it(case[1] .. " gets a token the upstream accepts", function()
+        local status, body = get("/" .. case[2] .. "/orders")
+        assert.equal(200, status, type(body) == "string" and body or nil)
+        assert.equal(case[2], body.client_id)
+        assert.equal(1, issued(case[2]))
+        local expected = CLIENTS[case[2]].auth
+        assert.equal(expected, idp.stats().last_auth_method)
+      end)
+    end
+
+    it("sends scopes, audience, each resource, extra args and headers", function()
+      local status, body = get("/fields/x")
+      assert.equal(200, status)
+      local stats = idp.stats()
+      assert.same({
+        grant_type = "client_credentials", client_id = "fields", client_secret = SECRET,
+        scope = "orders:read orders:write", audience = "https://orders.example",
+        resource = { "https://orders.example/", "https://billing.example/" }, tenant = "acme",
+      }, stats.last_form)
+      assert.equal("acme", stats.last_headers["x-tenant"])
+      assert.equal("orders:read orders:write", body.scope)
+    end)
+  end)
+
+  it("sends the token upstream and moves the consumer's Authorization", function()
+    local status, body = get("/post/x", { Authorization = "Basic Y29uc3VtZXI6cHc=",
+                                          ["X-Consumer-Authorization"] = "forged" })
+    assert.equal(200, status)
+    assert.matches("^Bearer %S+$", body.headers.authorization)
+    assert.equal("Basic Y29uc3VtZXI6cHc=", body.headers["x-consumer-authorization"])
+  end)
+
+  it("keeps the consumer's Authorization when the token has its own header", function()
+    local status, body = get("/keep/x?token_header=X-Access-Token",
+                             { Authorization = "Bearer consumer-token" })
+    assert.equal(200, status)
+    assert.equal("Bearer consumer-token", body.headers.authorization)
+    assert.matches("^Bearer %S+$", body.headers["x-access-token"])
+  end)
+
+  it("reuses the token until near expiry, then refreshes it", function()
+    local first_status, first = get("/expiring/x")
+    assert.equal(200, first_status)
+    local t0 = os.time()
+    local _, again = get("/expiring/x")
+    assert.equal(first.headers.authorization, again.headers.authorization)
+    assert.equal(1, issued("expiring"))
+    -- expires_in 3, refresh_before 1: served from the cache for < 2 s
+    H.sleep(2.2)
+    local status, later = get("/expiring/x")
+    assert.equal(200, status)
+    assert.are_not.equal(first.headers.authorization, later.headers.authorization)
+    assert.equal(2, issued("expiring"))
+    assert.is_true(os.time() - t0 < 5)
+  end)
+
+  it("fetches exactly one token for 64 concurrent requests across 2 workers", function()
+    local urls = {}
+    for i = 1, 64 do
+      urls[i] = "-o /dev/null " .. H.q(gw.base .. "/burst/r" .. i)
+    end
+    local ok, out = H.sh("{ curl -s --no-progress-meter --parallel --parallel-immediate"
+                         .. " --parallel-max 64 -w 'status=%{http_code}\\n' "
+                         .. table.concat(urls, " ") .. " 2>/dev/null; }")
+    assert(ok, out)
+    local codes = {}
+    for code in out:gmatch("status=(%d+)") do
+      codes[code] = (codes[code] or 0) + 1
+    end
+    assert.same({ ["200"] = 64 }, codes)
+    assert.equal(1, issued("burst"))
+    assert.equal(1, idp.stats().by_path["/slow/0.5/token"])
+  end)
+
+  it("fetches exactly one token under wrk -c 64", function()
+    local ok, out = H.sh("wrk -t 2 -c 64 -d 2s " .. H.q(gw.base .. "/wrk/load"))
+    assert(ok, out)
+    local requests = tonumber(out:match("(%d+) requests in"))
+    assert.is_true(requests and requests >= 64, out)
+    assert.is_nil(out:find("Non%-2xx"), out)
+    assert.equal(1, issued("wrk"))
+  end)
+
+  it("purges the token when the upstream answers 401, and recovers on the next request", function()
+    local status, first = get("/purge/x")
+    assert.equal(200, status)
+    idp.post("/revoke-all")
+    status = get("/purge/x")
+    assert.equal(401, status)
+    local later
+    status, later = get("/purge/x")
+    assert.equal(200, status)
+    assert.are_not.equal(first.headers.authorization, later.headers.authorization)
+    assert.equal(2, issued("purge"))
+    assert.matches("cached access token purged", H.read(gw.log), 1, true)
+  end)
+
+  it("does not purge on statuses it was not told about", function()
+    get("/purge/ok")
+    local before = issued("purge")
+    local status = get("/purge/status/403")
+    assert.equal(403, status)
+    status = get("/purge/status/500")
+    assert.equal(500, status)
+    get("/purge/ok")
+    assert.equal(before, issued("purge"))
+  end)
+
+  describe("token endpoint failures give clean errors and proxy nothing", function()
+    for _, case in ipairs({
+      { "down", 503, "unreachable: connection refused" },
+      { "timeout", 503, "unreachable: timeout" },
+      { "garbage", 502, "not a JSON object" },
+      { "notoken", 502, "no access_token" },
+      { "idp500", 503, "HTTP 500" },
+      { "badsecret", 502, "HTTP 401 (invalid_client" },
+    }) do
+      it(case[1] .. " -> " .. case[2], function()
+        local before = idp.stats()
+        local status, body, secs = get("/" .. case[1] .. "/x",
+                                       { Authorization = "Bearer consumer-token" })
+        assert.equal(case[2], status)
+        assert.is_string(body.message)
+        local after = idp.stats()
+        assert.equal(before.upstream_ok, after.upstream_ok)
+        assert.equal(before.upstream_rejected, after.upstream_rejected)
+        assert.is_true(secs < 2.5, "took " .. secs .. " s")
+        local log = H.read(gw.log)
+        assert.matches(case[3], log, 1, true)
+        assert.is_nil(log:find(SECRET, 1, true))
+        assert.is_nil(log:find(BASIC_SECRET, 1, true))
+      end)
+    end
+
+    it("recovers once the token endpoint works again (no failure is cached)", function()
+      local s1 = get("/badsecret/x")
+      local s2 = get("/badsecret/x")
+      assert.equal(502, s1)
+      assert.equal(502, s2)
+      assert.equal(0, issued("errors"))
+    end)
+  end)
+end)
