@@ -283,14 +283,27 @@ function H.stats(port)
   return res.json
 end
 
--- Decoded JWT payload (no verification: the verifiers did that).
-function H.jwt_claims(token)
-  local p = token:match("^[^.]+%.([^.]+)%.")
-  p = p:gsub("-", "+"):gsub("_", "/")
-  p = p .. string.rep("=", (4 - #p % 4) % 4)
-  local ok, out = H.sh("printf %s " .. q(p) .. " | base64 -d")
+function H.b64url_decode(s)
+  s = s:gsub("-", "+"):gsub("_", "/")
+  s = s .. string.rep("=", (4 - #s % 4) % 4)
+  local ok, out = H.sh("printf %s " .. q(s) .. " | base64 -d")
   assert(ok, out)
-  return cjson.decode(out)
+  return out
+end
+
+function H.b64url_encode(s)
+  local ok, out = H.sh("printf %s " .. q(s) .. " | base64 -w0")
+  assert(ok, out)
+  return (out:gsub("%s+$", ""):gsub("=", ""):gsub("%+", "-"):gsub("/", "_"))
+end
+
+-- Decoded JWT payload and header (no verification: the verifiers did that).
+function H.jwt_claims(token)
+  return cjson.decode(H.b64url_decode(token:match("^[^.]+%.([^.]+)%.")))
+end
+
+function H.jwt_header(token)
+  return cjson.decode(H.b64url_decode(token:match("^([^.]+)%.")))
 end
 
 return H

@@ -1,0 +1,116 @@
+-- Key rotation end to end: the gateway is restarted with a new secret and
+-- key_id; services holding the old and new keys accept tokens from both
+-- gateways, services holding only the new key refuse the old tokens.
+local H = require "spec.e2e.e2e_helpers"
+
+local GW, ECHO = 18200, 18201
+local BOTH = { python = 18202, node = 18203, lua = 18204 }
+local NEW_ONLY = { python = 18205, node = 18206, lua = 18207 }
+local AUD = "e2e-rotation"
+
+local function config(kid)
+  return ([[
+_format_version: "3.0"
+services:
+  - name: echo
+    url: http://127.0.0.1:%d
+    routes:
+      - paths: [/]
+plugins:
+  - name: upstream-jwt
+    config:
+      secret: "{vault://env/rotating-secret}"
+      key_id: %s
+      audience: %s
+]]):format(ECHO, kid, AUD)
+end
+
+describe("e2e: key rotation", function()
+  local dir, group
+  local secrets = {}
+  local captured = {}
+
+  local function new_secret(name)
+    local ok, out = H.sh("head -c 48 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\\n'")
+    assert(ok, out)
+    secrets[name] = out:gsub("%s+$", "")
+    H.write(dir .. "/" .. name, secrets[name])
+    return dir .. "/" .. name
+  end
+
+  -- What the upstream received through the gateway, token included.
+  local function capture(body)
+    local res = H.request({ method = "POST", url = "http://127.0.0.1:" .. GW .. "/orders?x=1", body = body })
+    assert.equal(200, res.status, res.body)
+    return { token = res.json.headers["x-upstream-jwt"][1], target = res.json.target, body = body }
+  end
+
+  setup(function()
+    dir = H.tmpdir()
+    group = H.new_group(dir)
+    local old_file, new_file = new_secret("old"), new_secret("new")
+    H.start_echo(group, "echo", ECHO)
+
+    -- Gateway with the old key, then restarted with the new one.
+    local pid = H.start_gateway(group, "gateway-old", config("key-2024"), GW, { ROTATING_SECRET = secrets.old })
+    captured.old = capture("signed with the old key")
+    assert.is_true(H.stop(pid), "gateway stops on SIGTERM")
+    H.start_gateway(group, "gateway-new", config("key-2025"), GW, { ROTATING_SECRET = secrets.new })
+    captured.new = capture("signed with the new key")
+
+    H.start_verifiers(group, { prefix = "both-", audience = AUD, ports = BOTH,
+                               keys = { { kid = "key-2024", file = old_file }, { kid = "key-2025", file = new_file } } })
+    H.start_verifiers(group, { prefix = "new-", audience = AUD, ports = NEW_ONLY,
+                               keys = { { kid = "key-2025", file = new_file } } })
+  end)
+
+  teardown(function()
+    if group then
+      group:stop_all()
+    end
+    H.rmdir(dir)
+  end)
+
+  local function present(port, c)
+    return H.request({ method = "POST", url = "http://127.0.0.1:" .. port .. c.target, body = c.body,
+                       headers = { ["X-Upstream-JWT"] = c.token } })
+  end
+
+  it("the restarted gateway signs with the new kid and secret", function()
+    assert.equal("key-2024", H.jwt_header(captured.old.token).kid)
+    assert.equal("key-2025", H.jwt_header(captured.new.token).kid)
+  end)
+
+  it("services holding both keys accept tokens from before and after the rotation", function()
+    for name, port in pairs(BOTH) do
+      for _, which in ipairs({ "old", "new" }) do
+        local res = present(port, captured[which])
+        assert.equal(200, res.status, name .. " " .. which .. ": " .. res.body)
+        assert.equal(H.jwt_claims(captured[which].token).jti, res.json.jti)
+      end
+    end
+  end)
+
+  it("services holding only the new key refuse the old tokens", function()
+    for name, port in pairs(NEW_ONLY) do
+      local res = present(port, captured.old)
+      assert.equal(401, res.status, name)
+      assert.same({ error = "unknown_kid" }, res.json, name)
+      res = present(port, captured.new)
+      assert.equal(200, res.status, name .. ": " .. res.body)
+    end
+  end)
+
+  it("an old token relabelled with the new kid fails its signature", function()
+    local h, rest = captured.old.token:match("^([^.]+)(%..+)$")
+    local header = H.b64url_decode(h)
+    assert.truthy(header:find('"kid":"key-2024"', 1, true))
+    local relabelled = H.b64url_encode((header:gsub("key%-2024", "key-2025")))
+    local forged = { token = relabelled .. rest, target = captured.old.target, body = captured.old.body }
+    for name, port in pairs(NEW_ONLY) do
+      local res = present(port, forged)
+      assert.equal(401, res.status, name)
+      assert.same({ error = "bad_signature" }, res.json, name)
+    end
+  end)
+end)
