@@ -23,6 +23,9 @@ upstream port (the protected service):
                                    the token from another header. /status/<code> answers <code>
                                    after a successful check (to show which statuses purge).
 
+--tls-port serves the token endpoint over HTTPS as well (client assertions then name the
+https:// URL as audience).
+
 Clients file (JSON): {"<client_id>": {"auth": "...", "secret": "...", "public_key": "<PEM path>",
 "alg": "RS256", "expires_in": 60}}.
 """
@@ -32,6 +35,7 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -267,7 +271,8 @@ class TokenHandler(BaseHTTPRequestHandler):
             algs = [client["alg"]]
         else:
             raise AuthError("client is not registered for JWT authentication")
-        audience = "http://%s%s" % (self.headers.get("Host"), self.path)
+        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+        audience = "%s://%s%s" % (scheme, self.headers.get("Host"), self.path)
         try:
             claims = jwt.decode(assertion, key, algorithms=algs, audience=audience,
                                 options={"require": ["iss", "sub", "aud", "exp", "jti"]})
@@ -358,6 +363,9 @@ def main():
     ap.add_argument("--token-port", type=int, required=True)
     ap.add_argument("--upstream-port", type=int, required=True)
     ap.add_argument("--clients", required=True, help="clients JSON file")
+    ap.add_argument("--tls-port", type=int, help="also serve the token endpoint over TLS here")
+    ap.add_argument("--tls-cert", help="PEM certificate chain for --tls-port")
+    ap.add_argument("--tls-key", help="PEM private key for --tls-port")
     args = ap.parse_args()
     with open(args.clients) as f:
         STATE = State(json.load(f))
@@ -366,6 +374,12 @@ def main():
     ThreadingHTTPServer.request_queue_size = 256
     servers = [ThreadingHTTPServer(("127.0.0.1", args.token_port), TokenHandler),
                ThreadingHTTPServer(("127.0.0.1", args.upstream_port), UpstreamHandler)]
+    if args.tls_port:
+        tls = ThreadingHTTPServer(("127.0.0.1", args.tls_port), TokenHandler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        servers.append(tls)
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
     for t in threads:
         t.start()

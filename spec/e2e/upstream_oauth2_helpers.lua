@@ -44,6 +44,16 @@ function H.tmpdir()
   return (out:gsub("%s+$", ""))
 end
 
+-- A throwaway self-signed certificate for 127.0.0.1; returns cert and key paths.
+function H.self_signed(dir)
+  local cert, key = dir .. "/tls.crt", dir .. "/tls.key"
+  local ok, out = sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                     .. " -keyout " .. q(key) .. " -out " .. q(cert) .. " -days 1"
+                     .. " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1")
+  assert(ok, out)
+  return cert, key
+end
+
 function H.sleep(s)
   sh("sleep " .. s)
 end
@@ -113,13 +123,19 @@ function H.json(s)
 end
 
 -- The test authorization server + upstream.
-function H.start_idp(dir, token_port, upstream_port, clients)
+-- tls (optional): { port =, cert =, key = } also serves the token endpoint over HTTPS.
+function H.start_idp(dir, token_port, upstream_port, clients, tls)
   local clients_path = dir .. "/clients.json"
   H.write(clients_path, cjson.encode(clients))
   local log = dir .. "/idp.log"
+  local tls_args = ""
+  if tls then
+    tls_args = " --tls-port " .. tls.port .. " --tls-cert " .. q(tls.cert)
+               .. " --tls-key " .. q(tls.key)
+  end
   local pid = spawn("/usr/bin/python3 " .. q(root .. "/dev/oauth2/server.py")
                     .. " --token-port " .. token_port .. " --upstream-port " .. upstream_port
-                    .. " --clients " .. q(clients_path), log)
+                    .. " --clients " .. q(clients_path) .. tls_args, log)
   wait_for("test authorization server", pid, log, function()
     return H.read(log):find("ready", 1, true) ~= nil
   end)

@@ -3,7 +3,8 @@
 -- token requests and verifies each client authentication method (assertions with PyJWT).
 local H = require "spec.e2e.upstream_oauth2_helpers"
 
-local TOKEN_PORT, UPSTREAM_PORT, GATEWAY_PORT, DEAD_PORT = 19510, 19511, 19512, 19519
+local TOKEN_PORT, UPSTREAM_PORT, GATEWAY_PORT, TLS_PORT, DEAD_PORT = 19510, 19511, 19512, 19513,
+                                                                      19519
 local IDP = "http://127.0.0.1:" .. TOKEN_PORT
 local SECRET = "e2e-secret: with spaces & symbols, long enough for HS256!"
 local BASIC_SECRET = "basic-secret-from-the-env-vault"
@@ -28,6 +29,7 @@ local CLIENTS = {
   expiring = { auth = "client_secret_post", secret = SECRET, expires_in = 3 },
   purge = { auth = "client_secret_post", secret = SECRET },
   keep = { auth = "client_secret_post", secret = SECRET },
+  tls = { auth = "client_secret_post", secret = SECRET },
   errors = { auth = "client_secret_post", secret = SECRET },
 }
 
@@ -74,15 +76,22 @@ local ROUTES = {
   route("garbage", { client_id = "errors", token_endpoint = IDP .. "/garbage" }),
   route("notoken", { client_id = "errors", token_endpoint = IDP .. "/no-token" }),
   route("idp500", { client_id = "errors", token_endpoint = IDP .. "/status/500" }),
+  route("tls-unverified", { client_id = "tls", ssl_verify = false,
+                            token_endpoint = "https://127.0.0.1:" .. TLS_PORT .. "/token" }),
+  -- scope only to keep its cache key apart from tls-unverified's
+  route("tls-verified", { client_id = "tls", ssl_verify = true, scopes = { "verified" },
+                          token_endpoint = "https://127.0.0.1:" .. TLS_PORT .. "/token" }),
   route("badsecret", { client_id = "errors", client_secret = "not-the-secret-" .. SECRET }),
 }
 
 describe("upstream-oauth2 end to end", function()
   local dir, idp, gw
 
-  lazy_setup(function()
+  setup(function()
     dir = H.tmpdir()
-    idp = H.start_idp(dir, TOKEN_PORT, UPSTREAM_PORT, CLIENTS)
+    local cert, tls_key = H.self_signed(dir)
+    idp = H.start_idp(dir, TOKEN_PORT, UPSTREAM_PORT, CLIENTS,
+                      { port = TLS_PORT, cert = cert, key = tls_key })
     local config = {
       _format_version = "3.0",
       services = { { name = "protected", url = "http://127.0.0.1:" .. UPSTREAM_PORT,
@@ -94,7 +103,7 @@ describe("upstream-oauth2 end to end", function()
     })
   end)
 
-  lazy_teardown(function()
+  teardown(function()
     if gw then
       H.stop(gw.pid)
     end
@@ -146,6 +155,12 @@ describe("upstream-oauth2 end to end", function()
       assert.equal("acme", stats.last_headers["x-tenant"])
       assert.equal("orders:read orders:write", body.scope)
     end)
+  end)
+
+  it("talks TLS to the token endpoint when verification is off", function()
+    local status, body = get("/tls-unverified/x")
+    assert.equal(200, status, type(body) == "string" and body or nil)
+    assert.equal(1, issued("tls"))
   end)
 
   it("sends the token upstream and moves the consumer's Authorization", function()
@@ -240,6 +255,8 @@ describe("upstream-oauth2 end to end", function()
       { "notoken", 502, "no access_token" },
       { "idp500", 503, "HTTP 500" },
       { "badsecret", 502, "HTTP 401 (invalid_client" },
+      -- the gateway trusts no CA here, so verification of the self-signed server must fail
+      { "tls-verified", 503, "ssl handshake failed" },
     }) do
       it(case[1] .. " -> " .. case[2], function()
         local before = idp.stats()
