@@ -15,7 +15,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
   luajit2 luarocks lua-busted lua-cjson lua-yaml lua-resty-core lua-resty-lrucache \
   nginx-light libnginx-mod-http-lua \
   python3 python3-jwt python3-cryptography python3-yaml \
-  nodejs npm wrk hyperfine curl procps
+  nodejs npm wrk hyperfine curl procps openssl
 
 .PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean
 
