@@ -342,8 +342,10 @@ function service.request.set_method(method)
   ngx.req.set_method(id)
 end
 
+-- $upstream_status lists every upstream tried ("502, 200"): the last one answered.
 function service.response.get_status()
-  return tonumber(ngx.var.upstream_status)
+  local s = ngx.var.upstream_status
+  return s and tonumber(s:sub(-3)) or nil
 end
 
 -- ---- kong.response -----------------------------------------------------------

@@ -104,6 +104,9 @@ M.upstream_uri_v1 = upstream_uri_v1
 function M.new(routes, services)
   local entries = {}
   for order, route in ipairs(routes) do
+    if services[route.service_id].enabled == false then
+      goto continue -- Kong does not route to a disabled service
+    end
     local categories = (#route.paths > 0 and 1 or 0) + (route.methods and 1 or 0)
                        + (route.hosts and 1 or 0)
     local methods, hosts
@@ -131,6 +134,7 @@ function M.new(routes, services)
                                              { __index = base })
       end
     end
+    ::continue::
   end
   table.sort(entries, function(a, b)
     if a.categories ~= b.categories then return a.categories > b.categories end
