@@ -80,7 +80,10 @@ Result<void> Verifier::Impl::add(std::vector<std::pair<Key, std::optional<std::s
   fresh.reserve(batch.size());
   for (auto& [key, kid] : batch) {
     if (kid) {
-      auto clash = [&](const KeyEntry& e) { return e.kid && *e.kid == *kid; };
+      // C++17 lambdas cannot capture a structured binding (clang rejects it;
+      // GCC accepts it as an extension): compare through a plain reference.
+      const std::string& wanted = *kid;
+      auto clash = [&wanted](const KeyEntry& e) { return e.kid && *e.kid == wanted; };
       for (const auto& e : keys)
         if (clash(e)) return make_error(Status::invalid_argument, "kid " + shown(*kid) + " is already registered");
       for (const auto& e : fresh)
