@@ -10,6 +10,7 @@ token port (the authorization server):
                                    (HS256, verified with PyJWT) or private_key_jwt (RS256/ES256/
                                    EdDSA, verified with PyJWT against the registered public key)
   POST /slow/<seconds>/token       same, answering after a delay
+  POST /chunked/token              same, answering with Transfer-Encoding: chunked
   POST /garbage                    200 with a body that is not JSON
   POST /no-token                   200 with JSON lacking access_token
   POST /status/<code>              that status with an RFC 6749 §5.2 error body
@@ -103,6 +104,16 @@ class TokenHandler(BaseHTTPRequestHandler):
     def send_raw(self, status, body, ctype, extra_headers=None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        if getattr(self, "chunked", False):
+            # two chunks and a trailer, to exercise the client's chunked decoding
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            half = len(body) // 2
+            for part in (body[:half], body[half:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\nX-Trailer: done\r\n\r\n")
+            return
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         for k, v in (extra_headers or {}).items():
@@ -159,8 +170,11 @@ class TokenHandler(BaseHTTPRequestHandler):
 
     def token_request(self, url, path, body):
         parts = path.strip("/").split("/")
+        self.chunked = False
         if parts[0] == "slow" and len(parts) == 3 and parts[2] == "token":
             time.sleep(float(parts[1]))
+        elif path == "/chunked/token":
+            self.chunked = True
         elif path == "/garbage":
             return self.send_raw(200, b"<html>gateway error page</html>", "text/html")
         elif path == "/no-token":

@@ -104,7 +104,9 @@ function _M:connect(opts)
   self.host, self.port, self.scheme = host, port, opts.scheme or "http"
   if self.scheme == "https" and self.sock:getreusedtimes() == 0 then
     local server_name = opts.ssl_server_name or connect_host
-    local _, herr = self.sock:sslhandshake(nil, server_name, opts.ssl_verify ~= false)
+    -- false: no session object back. With nil, this lua-resty-core asserts when a handshake
+    -- that failed verification completes synchronously.
+    local _, herr = self.sock:sslhandshake(false, server_name, opts.ssl_verify ~= false)
     if herr then
       self.sock:close()
       return nil, "ssl handshake failed: " .. herr
