@@ -9,6 +9,7 @@ local cjson = require "cjson.safe"
 local store = require "gateway.store"
 local router_mod = require "gateway.router"
 local vault = require "gateway.vault"
+local balancer = require "ngx.balancer"
 
 local ngx = ngx
 local kong -- the PDK, set in init()
@@ -181,7 +182,6 @@ function M.access()
   ctx.route = route
   ctx.service = service
   var.upstream_scheme = service.protocol
-  var.upstream_target = service.target
   var.upstream_uri = match.upstream_uri
   if route.preserve_host then
     var.upstream_host = var.http_host or var.host
@@ -205,6 +205,18 @@ function M.access()
     var.upstream_uri = var.upstream_uri .. "?" .. (var.args or "")
   end
   ctx.KONG_PROXIED = true
+end
+
+-- The routed service's address (resolved at start) and its timeouts (ms).
+function M.balancer()
+  local service = ngx.ctx.service
+  local ok, err = balancer.set_current_peer(service.address, service.port)
+  if not ok then
+    ngx.log(ngx.ERR, "[kong] cannot set the upstream peer: ", err)
+    return ngx.exit(500)
+  end
+  balancer.set_timeouts(service.connect_timeout / 1000, service.write_timeout / 1000,
+                        service.read_timeout / 1000)
 end
 
 function M.header_filter()
