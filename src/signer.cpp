@@ -1,6 +1,10 @@
 #include "upstream_jwt/signer.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+
+#include <atomic>
 
 #include <charconv>
 #include <cstring>
@@ -89,6 +93,47 @@ std::string& claims_buffer() {
   return buf;
 }
 
+// jti randomness, drawn from the DRBG in batches: RAND_bytes takes the DRBG
+// lock on every call and costs more than the rest of an HS256 token. The
+// bytes are not secret (each jti is published in its token), only
+// unpredictable, and a batch serves one thread only. Fork safety: nginx
+// forks workers after the library may have been used in the master, and two
+// workers must never hand out the same bytes, so a child discards every
+// batch inherited from its parent (generation bumped by pthread_atfork).
+std::atomic<unsigned> g_fork_generation{0};
+void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
+const bool g_atfork_registered = pthread_atfork(nullptr, nullptr, on_fork_child) == 0;
+
+Result<void> random_jti(std::uint8_t out[kJtiBytes]) {
+  constexpr std::size_t kBatch = 64 * kJtiBytes;
+  struct Pool {
+    std::uint8_t bytes[kBatch];
+    std::size_t used = kBatch;
+    unsigned generation = 0;
+  };
+  thread_local Pool pool;
+  const unsigned gen = g_fork_generation.load(std::memory_order_relaxed);
+  if (!g_atfork_registered) {  // cannot detect forks: never buffer
+    if (RAND_bytes(out, kJtiBytes) != 1)
+      return make_error(Status::internal, detail::openssl_error("RAND_bytes failed"));
+    return {};
+  }
+  if (pool.used + kJtiBytes > kBatch || pool.generation != gen) {
+    if (RAND_bytes(pool.bytes, sizeof pool.bytes) != 1) {
+      pool.used = kBatch;
+      return make_error(Status::internal, detail::openssl_error("RAND_bytes failed"));
+    }
+    pool.used = 0;
+    pool.generation = gen;
+  }
+  std::memcpy(out, pool.bytes + pool.used, kJtiBytes);
+  // Spent bytes are wiped so a later memory disclosure cannot show which
+  // jti values this thread issued before.
+  OPENSSL_cleanse(pool.bytes + pool.used, kJtiBytes);
+  pool.used += kJtiBytes;
+  return {};
+}
+
 bool is_canonical_digest(std::string_view d) {
   if (d.size() != kSha256B64Size) return false;
   thread_local std::string scratch;
@@ -158,8 +203,7 @@ Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
   }
 
   std::uint8_t jti[kJtiBytes];
-  if (RAND_bytes(jti, sizeof jti) != 1)
-    return make_error(Status::internal, detail::openssl_error("RAND_bytes failed"));
+  if (auto r = random_jti(jti); !r) return r;
 
   out.append("{\"iss\":");
   detail::append_json_string(out, c.iss);
@@ -211,7 +255,16 @@ Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
     detail::append_json_string(out, *c.htu);
   }
   if (c.query) {
-    auto d = sha256_raw(*c.query);
+    // A per-thread hasher: one-shot EVP_Digest allocates a context per call.
+    thread_local std::optional<Sha256> hasher;
+    if (!hasher) {
+      auto h = Sha256::create();
+      if (!h) return std::move(h).error();
+      hasher.emplace(std::move(h).value());
+    }
+    if (auto r = hasher->reset(); !r) return r;
+    if (auto r = hasher->update(*c.query); !r) return r;
+    auto d = hasher->final_raw();
     if (!d) return std::move(d).error();
     char b64[kSha256B64Size];
     base64url_encode_to(d.value().data(), kSha256Size, b64);
