@@ -3,7 +3,10 @@
 // replay, kid rotation and key confusion.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "abi_util.hpp"
@@ -663,4 +666,108 @@ TEST(Rotation, VerifierKeyErrors) {
   EXPECT_EQ(add_key(v.get(), "ES256", read_key("rsa2048.pub.pem")), UJWT_ERR_KEY);
   EXPECT_EQ(add_key(v.get(), "RS256", "not a pem"), UJWT_ERR_KEY);
   EXPECT_EQ(add_key(v.get(), "XX256", kSecret), UJWT_ERR_ALGORITHM);
+}
+
+// ---- byte-level tampering of the decoded segments --------------------------
+
+TEST_F(HsVerify, FlippingAnyDecodedByteOfHeaderOrClaimsIsRejected) {
+  ClaimsSpec c;
+  c.aud = "orders";
+  c.htm = "GET";
+  std::string token = sign_ok(s.get(), c);
+  std::vector<std::string> p = split_token(token);
+  for (int seg = 0; seg < 3; ++seg) {
+    std::string bytes = b64url_decode(p[seg]);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      for (uint8_t bit : {uint8_t(0x01), uint8_t(0x20), uint8_t(0x80)}) {
+        std::string t = bytes;
+        t[i] = char(uint8_t(t[i]) ^ bit);
+        std::vector<std::string> q = p;
+        q[seg] = b64url_encode(t);
+        Outcome r = verify(v.get(), q[0] + "." + q[1] + "." + q[2]);
+        ASSERT_EQ(r.rc, UJWT_ERR_TOKEN_INVALID)
+            << "segment " << seg << " byte " << i << " bit " << int(bit);
+      }
+    }
+  }
+}
+
+TEST_F(HsVerify, DefaultMaximumLengthIsInclusive) {
+  // Pad the claims so the whole token is exactly 8192 characters.
+  std::string token;
+  for (size_t n = 6000; n < 6300; ++n) {
+    token = forged(kHdr, R"({"exp":1700000060,"p":")" + std::string(n, 'x') + "\"}");
+    if (token.size() == 8192) break;
+  }
+  ASSERT_EQ(token.size(), 8192u);
+  EXPECT_VALID(verify(v.get(), token));
+  OptionsSpec bigger;
+  bigger.max_token_length = 20000;
+  std::string longer = forged(kHdr, R"({"exp":1700000060,"p":")" + std::string(9000, 'x') + "\"}");
+  EXPECT_VALID(verify(v.get(), longer, bigger));
+}
+
+TEST_F(HsVerify, ZeroNowMeansTheClockOnBothSides) {
+  ClaimsSpec c;
+  c.now = 0;
+  OptionsSpec o;
+  o.now = 0;
+  EXPECT_VALID(verify(v.get(), sign_ok(s.get(), c), o));
+  // A token from the fixed 2023 test time is long expired by the clock.
+  EXPECT_REJECTED(verify(v.get(), sign_ok(s.get()), o), UJWT_REASON_EXPIRED);
+}
+
+TEST_F(HsVerify, NullOptionsMeanDefaults) {
+  ClaimsSpec c;
+  c.now = 0;
+  std::string token = sign_ok(s.get(), c);
+  size_t len = 0;
+  ujwt_error err{};
+  EXPECT_EQ(ujwt_verify(v.get(), token.data(), token.size(), nullptr, nullptr, 0, &len, &err),
+            UJWT_OK)
+      << err.message;
+}
+
+// ---- sharing handles between threads (the header promises it) ------------
+
+TEST(Threads, SharedSignerVerifierAndCacheAcceptEachTokenOnce) {
+  SignerPtr s = make_signer("HS256", kSecret);
+  VerifierPtr v = verifier_with("HS256", kSecret);
+  ujwt_replay_cache *cache = nullptr;
+  ASSERT_EQ(ujwt_replay_cache_new(4096, &cache, nullptr), UJWT_OK);
+  CachePtr owner(cache);
+  constexpr int kThreads = 4, kTokens = 64;
+  std::vector<std::string> tokens(kTokens);
+  std::vector<std::thread> pool;
+  // Sign concurrently.
+  for (int t = 0; t < kThreads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = t; i < kTokens; i += kThreads) tokens[i] = sign(s.get(), ClaimsSpec()).out;
+    });
+  }
+  for (auto &th : pool) th.join();
+  pool.clear();
+  std::set<std::string> distinct(tokens.begin(), tokens.end());
+  EXPECT_EQ(distinct.size(), size_t(kTokens));
+  // Every thread verifies every token; the cache must let exactly one
+  // verification of each token through.
+  std::vector<std::atomic<int>> accepted(kTokens);
+  std::atomic<int> other_failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    pool.emplace_back([&] {
+      OptionsSpec o;
+      o.replay_cache = cache;
+      for (int i = 0; i < kTokens; ++i) {
+        Outcome r = verify(v.get(), tokens[i], o);
+        if (r.rc == UJWT_OK) {
+          accepted[i]++;
+        } else if (r.reason != UJWT_REASON_REPLAYED) {
+          other_failures++;
+        }
+      }
+    });
+  }
+  for (auto &th : pool) th.join();
+  EXPECT_EQ(other_failures.load(), 0);
+  for (int i = 0; i < kTokens; ++i) EXPECT_EQ(accepted[i].load(), 1) << "token " << i;
 }

@@ -165,10 +165,20 @@ SecretBytes read_file(const std::string &path, size_t limit,
 
 const char *status_name(int rc) { return ujwt_status_name(rc); }
 
+// Library messages may quote token content (a kid, a claim); whatever it
+// holds, the report must stay one line for scripts that read stderr.
+std::string one_line(const char *msg) {
+  std::string out(msg);
+  for (char &c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 // Maps a non-OK library status to the CLI's exit code policy.
 [[noreturn]] void library_error(const std::string &what, int rc,
                                 const ujwt_error &err) {
-  std::string msg = what + ": " + status_name(rc) + ": " + err.message;
+  std::string msg = what + ": " + status_name(rc) + ": " + one_line(err.message);
   switch (rc) {
     case UJWT_ERR_INVALID_ARGUMENT:
     case UJWT_ERR_KEY:
@@ -568,7 +578,7 @@ int cmd_verify(int argc, char **argv) {
   }
   if (rc == UJWT_ERR_TOKEN_INVALID) {
     std::fprintf(stderr, "invalid token: %s: %s\n",
-                 ujwt_reason_name(err.reason), err.message);
+                 ujwt_reason_name(err.reason), one_line(err.message).c_str());
     return kExitInvalid;
   }
   if (rc != UJWT_OK) library_error("verify", rc, err);
