@@ -3,8 +3,7 @@
 -- (PEM, or the JWKS the CLI derives from the private key).
 local H = require "spec.e2e.e2e_helpers"
 
-local GW = 18400
-local PORTS = { python = 18401, node = 18402, lua = 18403 }
+local PORTS = {} -- assigned in setup
 local VERIFIERS = { "python", "node", "lua" }
 local ALGS = { "RS256", "PS256", "ES256", "EdDSA" }
 local AUD = "e2e-asym"
@@ -52,6 +51,7 @@ describe("e2e: asymmetric algorithms", function()
   local keys = {}
 
   setup(function()
+    H.assign_ports(PORTS, { "gateway", "python", "node", "lua" })
     dir = H.tmpdir()
     group = H.new_group(dir)
     local env = { UPSTREAM_JWT_LIB = H.lib }
@@ -65,7 +65,7 @@ describe("e2e: asymmetric algorithms", function()
       H.write(keys[alg].jwks, jwks)
       env["E2E_KEY_" .. alg:upper()] = H.read(base .. ".key")
     end
-    H.start_gateway(group, "gateway", config(), GW, env)
+    H.start_gateway(group, "gateway", config(), PORTS.gateway, env)
   end)
 
   teardown(function()
@@ -78,24 +78,26 @@ describe("e2e: asymmetric algorithms", function()
     H.rmdir(dir)
   end)
 
+  -- Each verifier gets the PEM public key, except one per algorithm that gets
+  -- the JWKS `upstream-jwt jwks` derives from the private key (RSA JWKs say
+  -- RS256, so PS256 is PEM-only).
+  local JWKS_HOLDER = { RS256 = "node", ES256 = "python", EdDSA = "lua" }
+
   local function start_verifiers(alg)
     if verifiers then
       verifiers:stop_all()
     end
     verifiers = H.new_group(dir)
     local k = keys[alg]
-    local kid = "k-" .. alg
     local cmds = {
-      -- Python: the PEM public key
-      python = "/usr/bin/python3 examples/python/verify_service.py --key " .. H.q(kid .. "=" .. k.pub),
-      -- Node: the JWKS published by `upstream-jwt jwks` (RSA JWKs say RS256, so PS256 uses the PEM)
-      node = "node examples/node/verify-service.mjs "
-             .. (alg == "PS256" and ("--key " .. H.q(kid .. "=" .. k.pub)) or ("--jwks " .. H.q(k.jwks))),
-      -- nginx + Lua: the native verifier, PEM public key
-      lua = "examples/nginx-lua/run --key " .. H.q(kid .. "=" .. k.pub),
+      python = "/usr/bin/python3 examples/python/verify_service.py",
+      node = "node examples/node/verify-service.mjs",
+      lua = "examples/nginx-lua/run",
     }
     for _, v in ipairs(VERIFIERS) do
-      verifiers:start(alg .. "-" .. v, cmds[v] .. " --alg " .. alg .. " --audience " .. AUD
+      local key_arg = JWKS_HOLDER[alg] == v and ("--jwks " .. H.q(k.jwks))
+                      or ("--key " .. H.q("k-" .. alg .. "=" .. k.pub))
+      verifiers:start(alg .. "-" .. v, cmds[v] .. " " .. key_arg .. " --alg " .. alg .. " --audience " .. AUD
                       .. " --port " .. PORTS[v] .. " --stats --quiet", PORTS[v], { UPSTREAM_JWT_LIB = H.lib })
     end
   end
@@ -104,7 +106,7 @@ describe("e2e: asymmetric algorithms", function()
     it(alg .. ": signed with the private key, verified with the public key by all three", function()
       start_verifiers(alg)
       for _, v in ipairs(VERIFIERS) do
-        local res = H.request({ method = "POST", url = "http://127.0.0.1:" .. GW .. "/" .. alg .. "/" .. v .. "/pay?x=1",
+        local res = H.request({ method = "POST", url = "http://127.0.0.1:" .. PORTS.gateway .. "/" .. alg .. "/" .. v .. "/pay?x=1",
                                 body = "asymmetric " .. alg, headers = { apikey = "unused" } })
         assert.equal(200, res.status, v .. ": " .. res.body)
         assert.equal("/pay", res.json.htu, v)
@@ -115,7 +117,7 @@ describe("e2e: asymmetric algorithms", function()
         -- the previous algorithm's tokens are refused: the algorithm is pinned
         local prev = ALGS[i - 1]
         for _, v in ipairs(VERIFIERS) do
-          local res = H.request({ url = "http://127.0.0.1:" .. GW .. "/" .. prev .. "/" .. v .. "/x" })
+          local res = H.request({ url = "http://127.0.0.1:" .. PORTS.gateway .. "/" .. prev .. "/" .. v .. "/x" })
           assert.equal(401, res.status, v .. " accepted a " .. prev .. " token when pinned to " .. alg)
         end
       end

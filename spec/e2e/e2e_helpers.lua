@@ -96,6 +96,47 @@ function H.digest(s)
   return d
 end
 
+-- ---- ports -------------------------------------------------------------------
+-- Consecutive free loopback ports from 18000-18999, starting at a random
+-- offset, so two runs of the suite on one machine rarely collide; blocks
+-- handed out earlier in this run are never reused.
+local PORT_PROBE = [[import random, socket, sys
+n, taken = int(sys.argv[1]), set(map(int, sys.argv[2:]))
+rnd = random.SystemRandom()
+for _ in range(500):
+    base = rnd.randrange(18000, 19000 - n)
+    if taken & set(range(base, base + n)):
+        continue
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+else:
+    sys.exit("no block of %d free ports in 18000-18999" % n)
+]]
+local taken = {}
+
+-- Fills `t` with name -> port for each name in `names`; returns `t`.
+function H.assign_ports(t, names)
+  local ok, out = H.sh("/usr/bin/python3 -c " .. q(PORT_PROBE) .. " " .. #names .. " " .. table.concat(taken, " "))
+  assert(ok, out)
+  local base = assert(tonumber(out:match("(%d+)%s*$")), out)
+  for i, name in ipairs(names) do
+    t[name] = base + i - 1
+    taken[#taken + 1] = base + i - 1
+  end
+  return t
+end
+
 -- ---- processes -------------------------------------------------------------
 
 local function is_alive(pid)

@@ -3,10 +3,11 @@
 -- scoping, phases and PDK behaviour (with the e2e-phases test plugin).
 local H = require "spec.e2e.e2e_helpers"
 
-local GW, ECHO, GW2, DOWN, GW_BAD = 18300, 18301, 18302, 18303, 18305
+local P = {} -- ports, assigned in setup
 local PLUGINS_PATH = H.root .. "/spec/e2e/support/plugins/?.lua"
 
-local CONFIG = ([[
+local function config()
+  return ([[
 _format_version: "3.0"
 services:
   - name: plain
@@ -79,13 +80,14 @@ plugins:
       label: global
       fail_on_header: X-E2E-Fail
       token: "{vault://env/e2e-phases/token}"
-]]):format(ECHO, ECHO, ECHO, DOWN)
+]]):format(P.echo, P.echo, P.echo, P.down)
+end
 
 local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 
 describe("e2e: dev/gateway", function()
   local dir, group, gw_pid, gw_log
-  local gw = "http://127.0.0.1:" .. GW
+  local gw
 
   local function get(path, opts)
     opts = opts or {}
@@ -101,14 +103,16 @@ describe("e2e: dev/gateway", function()
   end
 
   setup(function()
+    H.assign_ports(P, { "gw", "echo", "gw2", "down", "gw_bad" })
+    gw = "http://127.0.0.1:" .. P.gw
     dir = H.tmpdir()
     group = H.new_group(dir)
-    H.start_echo(group, "echo", ECHO)
-    local cfg = H.write(dir .. "/kong.yml", CONFIG)
+    H.start_echo(group, "echo", P.echo)
+    local cfg = H.write(dir .. "/kong.yml", config())
     -- Started from another directory: the gateway finds the repo from its own path.
     gw_pid, gw_log = group:start("gateway",
-      "sh -c " .. H.q("cd / && exec " .. H.root .. "/dev/gateway up " .. cfg .. " --port " .. GW),
-      GW, {
+      "sh -c " .. H.q("cd / && exec " .. H.root .. "/dev/gateway up " .. cfg .. " --port " .. P.gw),
+      P.gw, {
         UPSTREAM_JWT_LIB = H.lib,
         KONG_LUA_PACKAGE_PATH = PLUGINS_PATH,
         E2E_PHASES = '{"token":"tok-123"}',
@@ -193,9 +197,9 @@ describe("e2e: dev/gateway", function()
   describe("upstream headers", function()
     it("Host is the service host (port included) unless preserve_host", function()
       local _, res = upstream_target("/p/x")
-      assert.equal("127.0.0.1:" .. ECHO, res.json.headers.host[1])
+      assert.equal("127.0.0.1:" .. P.echo, res.json.headers.host[1])
       _, res = upstream_target("/root/x", { headers = { apikey = "k-alice" } })
-      assert.equal("localhost:" .. ECHO, res.json.headers.host[1])
+      assert.equal("localhost:" .. P.echo, res.json.headers.host[1])
       _, res = upstream_target("/preserve/x", { headers = { Host = "api.example.test" } })
       assert.equal("api.example.test", res.json.headers.host[1])
     end)
@@ -205,7 +209,7 @@ describe("e2e: dev/gateway", function()
       local h = res.json.headers
       assert.equal("127.0.0.1", h["x-forwarded-for"][1])
       assert.equal("http", h["x-forwarded-proto"][1])
-      assert.equal(tostring(GW), h["x-forwarded-port"][1])
+      assert.equal(tostring(P.gw), h["x-forwarded-port"][1])
       assert.equal("/p/x", h["x-forwarded-path"][1])
       assert.equal("/p", h["x-forwarded-prefix"][1])
       assert.equal("127.0.0.1", h["x-real-ip"][1])
@@ -262,11 +266,11 @@ describe("e2e: dev/gateway", function()
     end)
 
     it("a plugin error is a 500 with Kong's message, and nothing is proxied", function()
-      local before = H.stats(ECHO).requests
+      local before = H.stats(P.echo).requests
       local res = get("/p/longer/x", { headers = { ["X-E2E-Fail"] = "1" } })
       assert.equal(500, res.status)
       assert.same({ message = "An unexpected error occurred" }, res.json)
-      assert.equal(before, H.stats(ECHO).requests)
+      assert.equal(before, H.stats(P.echo).requests)
     end)
   end)
 
@@ -281,7 +285,7 @@ services:
     plugins:
       - name: no-such-plugin
 ]])
-      local ok, out = H.sh(H.root .. "/dev/gateway up " .. bad .. " --port " .. GW_BAD)
+      local ok, out = H.sh(H.root .. "/dev/gateway up " .. bad .. " --port " .. P.gw_bad)
       assert.is_false(ok)
       assert.truthy(out:find("no-such-plugin", 1, true), out)
       assert.is_nil(out:find("start worker", 1, true))
@@ -303,7 +307,7 @@ plugins:
     config:
       key_names: ["bad header"]
 ]])
-      local ok, out, rc = H.sh(H.root .. "/dev/gateway up " .. bad .. " --port " .. GW_BAD)
+      local ok, out, rc = H.sh(H.root .. "/dev/gateway up " .. bad .. " --port " .. P.gw_bad)
       assert.is_false(ok)
       assert.not_equal(0, rc)
       assert.truthy(out:find("upstream-jwt", 1, true), out)
@@ -319,26 +323,26 @@ plugins:
     config: {}
 ]])
       ok, out = H.sh("KONG_LUA_PACKAGE_PATH=" .. H.q(PLUGINS_PATH) .. " " .. H.root
-                     .. "/dev/gateway up " .. missing .. " --port " .. GW_BAD)
+                     .. "/dev/gateway up " .. missing .. " --port " .. P.gw_bad)
       assert.is_false(ok)
       assert.truthy(out:find("e2e-phases", 1, true), out)
       assert.truthy(out:find("label", 1, true), out)
-      assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. GW_BAD .. "/"))
+      assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. P.gw_bad .. "/"))
     end)
 
     it("runs several at once; stops cleanly on SIGTERM and removes its prefix", function()
-      local cfg = H.write(dir .. "/second.yml", CONFIG)
+      local cfg = H.write(dir .. "/second.yml", config())
       local exitfile = dir .. "/second.exit"
       local pidfile = dir .. "/second.pid"
       local log = dir .. "/second.log"
       -- the wrapper records the gateway's own exit status
-      H.spawn("sh -c " .. H.q(H.root .. "/dev/gateway up " .. cfg .. " --port " .. GW2
+      H.spawn("sh -c " .. H.q(H.root .. "/dev/gateway up " .. cfg .. " --port " .. P.gw2
                               .. " & echo $! > " .. pidfile .. "; wait $!; echo $? > " .. exitfile),
               log, { UPSTREAM_JWT_LIB = H.lib, KONG_LUA_PACKAGE_PATH = PLUGINS_PATH,
                      GATEWAY_WORKERS = "2", E2E_PHASES = '{"token":"t"}' })
-      H.wait_http(GW2, nil, log)
+      H.wait_http(P.gw2, nil, log)
       local pid = tonumber(H.read(pidfile))
-      assert.equal("/s/x", H.request({ url = "http://127.0.0.1:" .. GW2 .. "/p/x" }).json.target)
+      assert.equal("/s/x", H.request({ url = "http://127.0.0.1:" .. P.gw2 .. "/p/x" }).json.target)
       assert.equal("/s/x", upstream_target("/p/x"))
 
       local ok, master = H.sh("pgrep -P " .. pid .. " nginx")
@@ -358,7 +362,7 @@ plugins:
       end
       assert.equal("0", (H.read(exitfile) or "?"):match("%S+"))
       assert.is_nil(H.read(prefix .. "/conf/nginx.conf"))
-      assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. GW2 .. "/"))
+      assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. P.gw2 .. "/"))
       assert.is_false(H.sh("pgrep -P " .. master:match("%d+")))
       -- the first gateway is unaffected
       assert.equal("/s/x", upstream_target("/p/x"))

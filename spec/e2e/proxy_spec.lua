@@ -4,7 +4,7 @@
 -- Every proxied request is verified by all three services.
 local H = require "spec.e2e.e2e_helpers"
 
-local PORTS = { gateway = 18100, python = 18101, node = 18102, lua = 18103, echo = 18104 }
+local PORTS = {} -- assigned in setup
 local VERIFIERS = { "python", "node", "lua" }
 local AUD = "e2e-services"
 local KID = "e2e-1"
@@ -77,9 +77,11 @@ end
 describe("e2e: gateway -> upstream-jwt -> verifying services", function()
   local dir, group, secret
   local files = {}
-  local gw = "http://127.0.0.1:" .. PORTS.gateway
+  local gw
 
   setup(function()
+    H.assign_ports(PORTS, { "gateway", "python", "node", "lua", "echo" })
+    gw = "http://127.0.0.1:" .. PORTS.gateway
     dir = H.tmpdir()
     group = H.new_group(dir)
     -- 43 base64url chars: printable (it travels in an env var), 258 bits.

@@ -3,9 +3,7 @@
 -- gateways, services holding only the new key refuse the old tokens.
 local H = require "spec.e2e.e2e_helpers"
 
-local GW, ECHO = 18200, 18201
-local BOTH = { python = 18202, node = 18203, lua = 18204 }
-local NEW_ONLY = { python = 18205, node = 18206, lua = 18207 }
+local P, BOTH, NEW_ONLY = {}, {}, {} -- ports, assigned in setup
 local AUD = "e2e-rotation"
 
 local function config(kid)
@@ -22,7 +20,7 @@ plugins:
       secret: "{vault://env/rotating-secret}"
       key_id: %s
       audience: %s
-]]):format(ECHO, kid, AUD)
+]]):format(P.echo, kid, AUD)
 end
 
 describe("e2e: key rotation", function()
@@ -40,22 +38,25 @@ describe("e2e: key rotation", function()
 
   -- What the upstream received through the gateway, token included.
   local function capture(body)
-    local res = H.request({ method = "POST", url = "http://127.0.0.1:" .. GW .. "/orders?x=1", body = body })
+    local res = H.request({ method = "POST", url = "http://127.0.0.1:" .. P.gateway .. "/orders?x=1", body = body })
     assert.equal(200, res.status, res.body)
     return { token = res.json.headers["x-upstream-jwt"][1], target = res.json.target, body = body }
   end
 
   setup(function()
+    H.assign_ports(P, { "gateway", "echo" })
+    H.assign_ports(BOTH, { "python", "node", "lua" })
+    H.assign_ports(NEW_ONLY, { "python", "node", "lua" })
     dir = H.tmpdir()
     group = H.new_group(dir)
     local old_file, new_file = new_secret("old"), new_secret("new")
-    H.start_echo(group, "echo", ECHO)
+    H.start_echo(group, "echo", P.echo)
 
     -- Gateway with the old key, then restarted with the new one.
-    local pid = H.start_gateway(group, "gateway-old", config("key-2024"), GW, { ROTATING_SECRET = secrets.old })
+    local pid = H.start_gateway(group, "gateway-old", config("key-2024"), P.gateway, { ROTATING_SECRET = secrets.old })
     captured.old = capture("signed with the old key")
     assert.is_true(H.stop(pid), "gateway stops on SIGTERM")
-    H.start_gateway(group, "gateway-new", config("key-2025"), GW, { ROTATING_SECRET = secrets.new })
+    H.start_gateway(group, "gateway-new", config("key-2025"), P.gateway, { ROTATING_SECRET = secrets.new })
     captured.new = capture("signed with the new key")
 
     H.start_verifiers(group, { prefix = "both-", audience = AUD, ports = BOTH,

@@ -207,9 +207,18 @@ function M.access()
   ctx.KONG_PROXIED = true
 end
 
--- The routed service's address (resolved at start) and its timeouts (ms).
+-- The routed service's address (resolved at start), its timeouts (ms) and,
+-- as Kong does, `retries` further attempts when connecting fails (nginx only
+-- retries where proxy_next_upstream allows: errors/timeouts, idempotent).
 function M.balancer()
-  local service = ngx.ctx.service
+  local ctx = ngx.ctx
+  local service = ctx.service
+  if not ctx.KONG_BALANCER_TRIED then
+    ctx.KONG_BALANCER_TRIED = true
+    if service.retries > 0 then
+      balancer.set_more_tries(service.retries)
+    end
+  end
   local ok, err = balancer.set_current_peer(service.address, service.port)
   if not ok then
     ngx.log(ngx.ERR, "[kong] cannot set the upstream peer: ", err)
