@@ -22,9 +22,12 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
 all: build
 
 # Installs only what is missing, so it is cheap when everything is present.
+# `npm` counts as present when the command exists: NodeSource's nodejs bundles it and conflicts
+# with Debian's npm package.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || \
+	    { [ $$p = npm ] && command -v npm >/dev/null; } || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing:" $$missing; \
