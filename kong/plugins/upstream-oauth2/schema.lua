@@ -60,6 +60,10 @@ local function check_url(url)
   if url:find("#", 1, true) then
     return nil, "must not contain a fragment"
   end
+  if url:find("[%s%c]") then
+    -- it goes verbatim into the request line
+    return nil, "must not contain whitespace or control characters"
+  end
   return true
 end
 
