@@ -211,6 +211,24 @@ describe("upstream-oauth2 handler", function()
       assert.is_nil(log_text(k):find("too-short", 1, true))
     end)
 
+    it("answers 500 when the native library cannot be loaded", function()
+      local c = conf()
+      local saved = package.loaded["kong.plugins.upstream-jwt.native"]
+      package.loaded["kong.plugins.upstream-jwt.native"] = nil
+      package.preload["kong.plugins.upstream-jwt.native"] = function()
+        error("libupstream_jwt.so not found", 0)
+      end
+      D.load("kong.plugins.upstream-oauth2.token_client")
+      handler = D.load("kong.plugins.upstream-oauth2.handler")
+      local ok, k = pcall(request, c)
+      package.preload["kong.plugins.upstream-jwt.native"] = nil
+      package.loaded["kong.plugins.upstream-jwt.native"] = saved
+      assert.is_true(ok, k)
+      assert.equal(500, k.exited.status)
+      assert.equal(0, http_calls)
+      assert.matches("libupstream_jwt.so not found", log_text(k), 1, true)
+    end)
+
     it("does not cache failures: the next request tries again", function()
       http_reply = function() return nil, "connection refused" end
       local c = conf()

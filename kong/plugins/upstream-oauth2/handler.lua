@@ -52,9 +52,11 @@ local function place_consumer_authorization(conf)
 end
 
 function UpstreamOAuth2:access(conf)
-  local ok, key = pcall(token_client.request_key, conf)
-  if not ok then
-    return fail({ status = 500, message = "cannot compute the token cache key: " .. tostring(key) })
+  -- pcall: the native library loads on first use, and its absence must be a clean 500
+  local ok, key, key_err = pcall(token_client.request_key, conf)
+  if not ok or not key then
+    return fail({ status = 500, message = "cannot compute the token cache key: "
+                                          .. tostring(ok and key_err or key) })
   end
   local budget = wait_budget(conf)
   local token, err = token_cache.get(key, function()

@@ -94,7 +94,8 @@ function _M.request_key(conf)
   local parts = {}
   local function add(name, v)
     if not is_set(v) then
-      v = "\0nil"
+      parts[#parts + 1] = name .. "!" -- absent, unlike any present value
+      return
     end
     v = tostring(v)
     parts[#parts + 1] = name .. "=" .. #v .. ":" .. v
