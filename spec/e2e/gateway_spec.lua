@@ -103,7 +103,7 @@ describe("e2e: dev/gateway", function()
   end
 
   setup(function()
-    H.assign_ports(P, { "gw", "echo", "gw2", "down", "gw_bad" })
+    H.assign_ports(P, { "gw", "echo", "gw2", "down", "gw_bad", "gw3" })
     gw = "http://127.0.0.1:" .. P.gw
     dir = H.tmpdir()
     group = H.new_group(dir)
@@ -328,6 +328,34 @@ plugins:
       assert.truthy(out:find("e2e-phases", 1, true), out)
       assert.truthy(out:find("label", 1, true), out)
       assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. P.gw_bad .. "/"))
+    end)
+
+    it("serves a config without any vault reference (literal secret)", function()
+      local secret = "literal-secret-of-at-least-32-bytes!!"
+      local cfg = H.write(dir .. "/literal.yml", ([[
+_format_version: "3.0"
+services:
+  - name: lit
+    url: http://127.0.0.1:%d
+    routes: [{ paths: [/] }]
+plugins:
+  - name: upstream-jwt
+    config:
+      secret: %q
+]]):format(P.echo, secret))
+      local pid = group:start("literal", "dev/gateway up " .. H.q(cfg) .. " --port " .. P.gw3, P.gw3,
+                              { UPSTREAM_JWT_LIB = H.lib })
+      local res = H.request({ url = "http://127.0.0.1:" .. P.gw3 .. "/a?b=c" })
+      assert.equal(200, res.status, res.body)
+      local token = res.json.headers["x-upstream-jwt"][1]
+      -- the project's CLI verifies what the gateway signed
+      local key = H.write(dir .. "/literal.key", secret)
+      local ok, out = H.sh(H.q(H.root .. "/build/upstream-jwt") .. " verify --alg HS256 --key " .. H.q(key)
+                           .. " --iss kong --aud lit --method GET --path /a --query b=c --body /dev/null "
+                           .. H.q(token))
+      assert(ok, out)
+      assert.equal("lit", H.jwt_claims(token).aud)
+      assert.is_true(H.stop(pid))
     end)
 
     it("runs several at once; stops cleanly on SIGTERM and removes its prefix", function()

@@ -333,6 +333,18 @@ function M.compile(doc)
     fail("_format_version must be \"3.0\" (got %s)", tostring(fv))
   end
 
+  local KNOWN = { _format_version = true, _transform = true, _workspace = true, _comment = true,
+                  _info = true, services = true, routes = true, consumers = true, plugins = true,
+                  keyauth_credentials = true }
+  for k in pairs(doc) do
+    if not KNOWN[k] then
+      -- Kong would load these; the harness cannot, so say so instead of
+      -- silently behaving differently.
+      io.stderr:write(string.format("gateway: warning: '%s' entities are not supported by dev/gateway and are ignored\n",
+                                    tostring(k)))
+    end
+  end
+
   local out = {
     services = {},
     routes = {},
