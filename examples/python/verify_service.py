@@ -204,7 +204,11 @@ class Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if cfg.stats and path == "/__stats" and self.command == "GET" and not self.headers.get(cfg.header):
             return self.reply(200, cfg.stats.snapshot())
-        body_digest = self.hash_body()
+        try:
+            body_digest = self.hash_body()
+        except (ValueError, ConnectionError):
+            self.close_connection = True
+            return self.reply(400, {"error": "bad_request"})
         token = (self.headers.get(cfg.header) or "").strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
