@@ -193,9 +193,10 @@ int ujwt_sha256_b64(const uint8_t* data, size_t len, char* out, size_t out_cap, 
     *out_len = UJWT_SHA256_B64_LEN;
     if (out_cap < UJWT_SHA256_B64_LEN)
       return fail(err, UJWT_ERR_BUFFER_TOO_SMALL, "digest needs 43 bytes");
-    auto d = uj::sha256_b64(std::string_view(reinterpret_cast<const char*>(data), len));
+    // Raw digest straight into the caller's buffer: no std::string per body.
+    auto d = uj::sha256_raw(std::string_view(reinterpret_cast<const char*>(data), len));
     if (!d) return fail(err, d.error());
-    std::memcpy(out, d.value().data(), UJWT_SHA256_B64_LEN);
+    uj::base64url_encode_to(d.value().data(), d.value().size(), out);
     return ok(err);
   });
 }

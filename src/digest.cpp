@@ -1,5 +1,6 @@
 #include "upstream_jwt/digest.hpp"
 
+#include "fast_sha.hpp"
 #include "ossl.hpp"
 #include "upstream_jwt/base64url.hpp"
 
@@ -7,8 +8,13 @@ namespace upstream_jwt {
 
 using detail::MdCtxPtr;
 
+// Outside FIPS mode the running state is a plain SHA256_CTX (fast_sha.hpp):
+// no provider dispatch per update and no allocation on reset/final.
 struct Sha256::Impl {
-  MdCtxPtr ctx;
+  MdCtxPtr ctx;  // FIPS mode (or no deprecated SHA-2 API): the EVP path
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  detail::FastSha256 fast;
+#endif
 };
 
 Sha256::Sha256(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
@@ -20,6 +26,7 @@ Result<Sha256> Sha256::create() {
   const EVP_MD* md = detail::md_sha256();
   if (md == nullptr) return make_error(Status::internal, detail::openssl_error("SHA-256 unavailable"));
   auto impl = std::make_unique<Impl>();
+  if (detail::fast_sha_available()) return Sha256(std::move(impl));
   impl->ctx.reset(EVP_MD_CTX_new());
   if (!impl->ctx || EVP_DigestInit_ex2(impl->ctx.get(), md, nullptr) != 1)
     return make_error(Status::internal, detail::openssl_error("SHA-256 init failed"));
@@ -29,6 +36,12 @@ Result<Sha256> Sha256::create() {
 Result<void> Sha256::update(const void* data, std::size_t len) {
   if (!impl_) return make_error(Status::invalid_argument, "digest was moved from");
   if (len == 0) return {};
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  if (!impl_->ctx) {
+    impl_->fast.update(data, len);
+    return {};
+  }
+#endif
   if (EVP_DigestUpdate(impl_->ctx.get(), data, len) != 1)
     return make_error(Status::internal, detail::openssl_error("SHA-256 update failed"));
   return {};
@@ -36,6 +49,12 @@ Result<void> Sha256::update(const void* data, std::size_t len) {
 
 Result<void> Sha256::reset() {
   if (!impl_) return make_error(Status::invalid_argument, "digest was moved from");
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  if (!impl_->ctx) {
+    impl_->fast.reset();
+    return {};
+  }
+#endif
   // Re-init with the same EVP_MD: no fetch, no allocation.
   if (EVP_DigestInit_ex2(impl_->ctx.get(), nullptr, nullptr) != 1)
     return make_error(Status::internal, detail::openssl_error("SHA-256 reset failed"));
@@ -45,6 +64,12 @@ Result<void> Sha256::reset() {
 Result<std::array<std::uint8_t, kSha256Size>> Sha256::final_raw() {
   if (!impl_) return make_error(Status::invalid_argument, "digest was moved from");
   std::array<std::uint8_t, kSha256Size> out{};
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  if (!impl_->ctx) {
+    impl_->fast.final(out.data());  // also starts over
+    return out;
+  }
+#endif
   unsigned int n = 0;
   if (EVP_DigestFinal_ex(impl_->ctx.get(), out.data(), &n) != 1 || n != kSha256Size)
     return make_error(Status::internal, detail::openssl_error("SHA-256 final failed"));
@@ -66,6 +91,13 @@ Result<std::string> Sha256::final_b64() {
 }
 
 Result<std::array<std::uint8_t, kSha256Size>> sha256_raw(std::string_view bytes) {
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  if (detail::fast_sha_available()) {
+    std::array<std::uint8_t, kSha256Size> out;
+    detail::fast_sha256(bytes.data(), bytes.size(), out.data());
+    return out;
+  }
+#endif
   const EVP_MD* md = detail::md_sha256();
   if (md == nullptr) return make_error(Status::internal, detail::openssl_error("SHA-256 unavailable"));
   std::array<std::uint8_t, kSha256Size> out{};

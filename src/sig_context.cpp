@@ -7,7 +7,15 @@
 
 #include <cstring>
 
+#include "fast_sha.hpp"
+
 namespace upstream_jwt::detail {
+
+#if !UPSTREAM_JWT_HAVE_FAST_SHA
+// Never constructed without the deprecated SHA-2 API; complete only so
+// SigContext's unique_ptr member can be destroyed.
+class FastHmac {};
+#endif
 
 namespace {
 
@@ -79,6 +87,8 @@ std::size_t ecdsa_raw_to_der(const std::uint8_t raw[64], std::uint8_t der[72]) n
   return o;
 }
 
+SigContext::SigContext(const Key& key, Mode mode) : key_(key), mode_(mode) {}
+
 SigContext::~SigContext() {
   for (EVP_MAC_CTX* c : pool_) EVP_MAC_CTX_free(c);
 }
@@ -94,6 +104,15 @@ Result<std::unique_ptr<SigContext>> SigContext::create(const Key& key, Mode mode
 Result<void> SigContext::init() {
   const Algorithm alg = key_.algorithm();
   if (key_.is_hmac()) {
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+    if (fast_sha_available()) {
+      const std::string_view secret = key_.secret();
+      fast_hmac_ = std::make_unique<FastHmac>(
+          key_.signature_size(), reinterpret_cast<const std::uint8_t*>(secret.data()),
+          secret.size());
+      return {};
+    }
+#endif
     EVP_MAC* mac = mac_hmac();
     if (mac == nullptr) return make_error(Status::internal, openssl_error("HMAC unavailable"));
     mac_template_.reset(EVP_MAC_CTX_new(mac));
@@ -159,6 +178,12 @@ void SigContext::give_mac(EVP_MAC_CTX* ctx) const noexcept {
 }
 
 Result<std::size_t> SigContext::hmac(const void* data, std::size_t len, std::uint8_t* out) const {
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  if (fast_hmac_) {
+    fast_hmac_->mac(data, len, out);
+    return fast_hmac_->size();
+  }
+#endif
   EVP_MAC_CTX* c = take_mac();
   if (c == nullptr) return make_error(Status::internal, openssl_error("EVP_MAC_CTX_dup failed"));
   std::size_t n = 0;

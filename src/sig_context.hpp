@@ -15,6 +15,8 @@
 
 namespace upstream_jwt::detail {
 
+class FastHmac;  // fast_sha.hpp
+
 // Largest signature we ever produce: RSA-16384 (check_type bounds it).
 inline constexpr std::size_t kMaxSignatureSize = 2048;
 
@@ -41,7 +43,8 @@ class SigContext {
                       std::size_t sig_len) const;
 
  private:
-  SigContext(const Key& key, Mode mode) : key_(key), mode_(mode) {}
+  // Out of line: FastHmac is complete only in sig_context.cpp.
+  SigContext(const Key& key, Mode mode);
   Result<void> init();
   Result<std::size_t> hmac(const void* data, std::size_t len, std::uint8_t* out) const;
   EVP_MAC_CTX* take_mac() const;
@@ -52,6 +55,9 @@ class SigContext {
   // HMAC: keyed once; per call a context from the pool is re-initialised
   // with a NULL key, which keeps the key schedule (no fetch, no allocation).
   MacCtxPtr mac_template_;
+  // HMAC outside FIPS mode: pre-keyed SHA-2 states copied per call, which
+  // needs neither the pool's lock nor a heap allocation (fast_sha.hpp).
+  std::unique_ptr<FastHmac> fast_hmac_;
   mutable std::mutex pool_mu_;
   mutable std::vector<EVP_MAC_CTX*> pool_;
   // Asymmetric: a DigestSign/DigestVerify context initialised once (key,
