@@ -145,10 +145,16 @@ function D.install()
     end,
     encode_base64 = encode_base64,
     config = { ngx_lua_version = 10023 },
-    worker = { pid = function() return 1 end },
+    worker = { pid = function() return D.worker_of[coroutine.running() or "main"] or 1 end },
   }
   package.loaded["ngx.semaphore"] = semaphore
   return _G.ngx
+end
+
+-- Which worker (pid) the running request belongs to; requests default to worker 1.
+D.worker_of = setmetatable({}, { __mode = "k" })
+function D.as_worker(pid)
+  D.worker_of[coroutine.running()] = pid
 end
 
 function D.advance(seconds)

@@ -152,6 +152,27 @@ describe("upstream-oauth2 token cache", function()
     assert.is_true(D.now() >= 1700000002)
   end)
 
+  it("does not release another worker's lock after its own lock expired", function()
+    -- worker A's fetch (3 s) outlives its lock (1 s); worker B then takes the key
+    local a = cache
+    local b = D.load("kong.plugins.upstream-oauth2.token_cache")
+    local c = D.load("kong.plugins.upstream-oauth2.token_cache")
+    local short = { wait_timeout = 10, lock_ttl = 1 }
+    local long = { wait_timeout = 10, lock_ttl = 30 }
+    local slow = fetcher(3, { access_token = "a", ttl = 0.001 })
+    local slower = fetcher(10, { access_token = "b", ttl = 60 })
+    local results = D.run({
+      function() D.as_worker(101); return a.get("k", slow, short) end,
+      function() D.as_worker(102); ngx.sleep(1.5); return b.get("k", slower, long) end,
+      -- arrives after A finished (t=3) while B still fetches: must wait for B, not fetch
+      function() D.as_worker(103); ngx.sleep(4); return c.get("k", slow, long) end,
+    })
+    assert.equal("a#1", results[1][1])
+    assert.equal("b#2", results[2][1])
+    assert.equal("b#2", results[3][1])
+    assert.equal(2, fetches)
+  end)
+
   it("releases the worker's waiters even when the fetch raises", function()
     local results = D.run(requests(3, cache, "k", function() error("boom") end))
     for i = 1, 3 do

@@ -28,6 +28,15 @@ local PREFIX_ERROR = "upstream-oauth2:error:"
 local ERROR_TTL = 5
 
 local inflight = {} -- key -> { sema, waiters, token, err } for this worker
+local lock_serial = 0
+
+-- Releases the lock only if it is still ours: when a fetch outlived the lock's expiry, another
+-- worker may hold the key now, and deleting its lock would let a third one fetch as well.
+local function unlock(d, lock_key, owner)
+  if d:get(lock_key) == owner then
+    d:delete(lock_key)
+  end
+end
 
 local function dict()
   local d = ngx.shared[_M.DICT_NAME]
@@ -72,6 +81,8 @@ local function lead(d, key, fetch, opts)
   local started = now()
   local deadline = started + opts.wait_timeout
   local lock_key = PREFIX_LOCK .. key
+  lock_serial = lock_serial + 1
+  local owner = ngx.worker.pid() .. ":" .. lock_serial
   local step = 0.002
   local waited = false
   while true do
@@ -88,7 +99,7 @@ local function lead(d, key, fetch, opts)
         return nil, { status = e.status, message = e.message }
       end
     end
-    local ok, err = d:add(lock_key, true, opts.lock_ttl)
+    local ok, err = d:add(lock_key, owner, opts.lock_ttl)
     if ok then
       break
     end
@@ -108,7 +119,7 @@ local function lead(d, key, fetch, opts)
   -- The token may have landed between our last look and taking the lock.
   local token = d:get(PREFIX_TOKEN .. key)
   if token then
-    d:delete(lock_key)
+    unlock(d, lock_key, owner)
     return token
   end
 
@@ -133,7 +144,7 @@ local function lead(d, key, fetch, opts)
     d:set(PREFIX_ERROR .. key, cjson.encode({ at = now(), status = err.status,
                                               message = err.message }), ERROR_TTL)
   end
-  d:delete(lock_key)
+  unlock(d, lock_key, owner)
   return token, err
 end
 
