@@ -50,8 +50,10 @@ kong.ctx = setmetatable({}, {
 })
 
 -- ---- kong.log ---------------------------------------------------------------
--- Kong prefixes plugin log lines with the plugin's name ("[key-auth] ...");
--- runtime.lua swaps `kong.log` for the running plugin's logger.
+-- Kong prefixes plugin log lines with the plugin's name ("[key-auth] ...").
+-- The running plugin is looked up per request (ngx.ctx) at call time, not
+-- swapped into a global: a plugin that yields (cosockets) would otherwise
+-- log under whichever plugin another request ran meanwhile.
 local LEVELS = {
   debug = ngx.DEBUG, info = ngx.INFO, notice = ngx.NOTICE, warn = ngx.WARN,
   err = ngx.ERR, crit = ngx.CRIT, alert = ngx.ALERT, emerg = ngx.EMERG,
@@ -87,7 +89,22 @@ function kong.logger_for(namespace)
   end
   return l
 end
-kong.log = kong.logger_for(nil)
+local REQUEST_PHASES = {
+  rewrite = true, access = true, content = true, header_filter = true,
+  body_filter = true, log = true, balancer = true,
+}
+-- Outside requests (init_worker) runtime.lua names the plugin here.
+kong.log_namespace = nil
+
+kong.log = setmetatable({}, {
+  __index = function(_, level)
+    local ns = kong.log_namespace
+    if REQUEST_PHASES[ngx.get_phase()] then
+      ns = ngx.ctx.KONG_CURRENT_PLUGIN_NAME
+    end
+    return kong.logger_for(ns)[level]
+  end,
+})
 
 -- ---- kong.request -----------------------------------------------------------
 local request = {}

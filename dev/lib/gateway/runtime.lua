@@ -79,7 +79,6 @@ function M.init_worker()
         id = p.id, name = p.name, handler = h, config = conf,
         route = p.route, service = p.service,
         priority = tonumber(h.PRIORITY) or 0,
-        log = kong.logger_for(p.name),
       }
     end
   end
@@ -87,9 +86,9 @@ function M.init_worker()
   for _, wp in ipairs(worker_plugins) do
     if not done[wp.handler] and type(wp.handler.init_worker) == "function" then
       done[wp.handler] = true
-      kong.log = wp.log
+      kong.log_namespace = wp.name
       local ok, err = pcall(wp.handler.init_worker, wp.handler)
-      kong.log = kong.logger_for(nil)
+      kong.log_namespace = nil
       if not ok then
         ngx.log(ngx.ERR, "[kong] [", wp.name, "] init_worker failed: ", err)
       end
@@ -133,23 +132,20 @@ local function chain_for(route, service)
   return chain
 end
 
-local DEFAULT_LOG = nil
-
 local function run_phase(phase, ctx)
   local chain = ctx.KONG_CHAIN
   if not chain then
     return
   end
-  DEFAULT_LOG = DEFAULT_LOG or kong.logger_for(nil)
   for i = 1, #chain do
     local wp = chain[i]
     local fn = wp.handler[phase]
     if fn then
       ctx.KONG_CURRENT_PLUGIN = wp.id
-      kong.log = wp.log
+      ctx.KONG_CURRENT_PLUGIN_NAME = wp.name
       local ok, err = pcall(fn, wp.handler, wp.config)
-      kong.log = DEFAULT_LOG
       ctx.KONG_CURRENT_PLUGIN = nil
+      ctx.KONG_CURRENT_PLUGIN_NAME = nil
       if not ok then
         ngx.log(ngx.ERR, "[kong] [", wp.name, "] ", phase, " phase failed: ", err)
         if phase == "access" and not ngx.headers_sent then
