@@ -82,6 +82,9 @@ local function find_key(conf)
       where = key ~= nil and "body" or nil
     end
     if type(key) == "string" then
+      if key == "" then
+        break -- Kong: an empty key is no key, not one to look further for
+      end
       return key, { name = name, where = where, query = query, body = body }
     end
   end
