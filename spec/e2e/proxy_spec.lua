@@ -212,6 +212,13 @@ describe("e2e: gateway -> upstream-jwt -> verifying services", function()
       assert.equal("/api", H.jwt_claims(res.json.headers["x-upstream-jwt"][1]).htu)
     end)
 
+    it("percent-encoded paths: htu is the path as sent upstream (normalized like Kong)", function()
+      local claims = via_all({ method = "GET" }, "/caf%C3%A9/a%20b/%7Euser/x%2fy")
+      assert_claims(claims, { htu = "/api/caf%C3%A9/a%20b/~user/x%2Fy" })
+      local res = H.request({ url = gw .. "/echo/caf%C3%A9/a%20b/%7Euser/x%2fy" })
+      assert.equal("/api/caf%C3%A9/a%20b/~user/x%2Fy", res.json.target)
+    end)
+
     it("404 with Kong's message when no route matches, nothing proxied", function()
       local before = H.stats(PORTS.echo).requests
       local res = H.request({ url = gw .. "/nowhere" })
