@@ -36,6 +36,9 @@ services:
       - name: v1
         paths: [/v1]
         path_handling: v1
+      - name: hosted
+        hosts: [hosted.example.test]
+        paths: [/p]
   - name: slash
     url: http://127.0.0.1:%d/s/
     routes:
@@ -141,6 +144,13 @@ describe("e2e: dev/gateway", function()
       assert.equal("long", res.json.headers["x-e2e-route"][1])
       target, res = upstream_target("/p/long")
       assert.equal("/s/long", target)
+      assert.equal("short", res.json.headers["x-e2e-route"][1])
+    end)
+
+    it("a route with hosts and paths beats one with paths only", function()
+      local _, res = upstream_target("/p/x", { headers = { Host = "hosted.example.test:8000" } })
+      assert.equal("hosted", res.json.headers["x-e2e-route"][1])
+      _, res = upstream_target("/p/x", { headers = { Host = "other.example.test" } })
       assert.equal("short", res.json.headers["x-e2e-route"][1])
     end)
 

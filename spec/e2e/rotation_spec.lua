@@ -59,7 +59,7 @@ describe("e2e: key rotation", function()
     H.start_gateway(group, "gateway-new", config("key-2025"), P.gateway, { ROTATING_SECRET = secrets.new })
     captured.new = capture("signed with the new key")
 
-    H.start_verifiers(group, { prefix = "both-", audience = AUD, ports = BOTH,
+    H.start_verifiers(group, { prefix = "both-", audience = AUD, ports = BOTH, reject_replay = true,
                                keys = { { kid = "key-2024", file = old_file }, { kid = "key-2025", file = new_file } } })
     H.start_verifiers(group, { prefix = "new-", audience = AUD, ports = NEW_ONLY,
                                keys = { { kid = "key-2025", file = new_file } } })
@@ -88,6 +88,16 @@ describe("e2e: key rotation", function()
         local res = present(port, captured[which])
         assert.equal(200, res.status, name .. " " .. which .. ": " .. res.body)
         assert.equal(H.jwt_claims(captured[which].token).jti, res.json.jti)
+      end
+    end
+  end)
+
+  it("with --reject-replay, presenting the same token again is refused", function()
+    for name, port in pairs(BOTH) do
+      for _, which in ipairs({ "old", "new" }) do
+        local res = present(port, captured[which])
+        assert.equal(401, res.status, name .. " " .. which)
+        assert.same({ error = "replayed" }, res.json, name)
       end
     end
   end)
