@@ -2,6 +2,10 @@
 
 #include <array>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace upstream_jwt {
 
 namespace {
@@ -17,11 +21,56 @@ constexpr std::array<std::uint8_t, 256> make_table() {
   return t;
 }
 constexpr auto kDecode = make_table();
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define UJWT_B64_SSSE3 1
+// 12 input bytes -> 16 characters per step (W. Mula's SIMD base64 method,
+// with the base64url alphabet). Every token's payload, a few hundred bytes,
+// goes through here: the scalar loop was the largest non-crypto cost of
+// signing. Reads 16 bytes per step, so callers keep i + 16 <= n.
+__attribute__((target("ssse3"))) std::size_t encode_ssse3(const std::uint8_t* p, std::size_t n,
+                                                          char* out) noexcept {
+  const __m128i shuffle = _mm_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+  // Per 6-bit value class, what to add to reach its character: 0..25 'A',
+  // 26..51 'a', 52..61 '0', 62 '-', 63 '_'.
+  const __m128i offsets = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                        '0' - 52, '-' - 62, '_' - 63, 'A', 0, 0);
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 12) {
+    __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    in = _mm_shuffle_epi8(in, shuffle);
+    const __m128i t0 = _mm_and_si128(in, _mm_set1_epi32(0x0fc0fc00));
+    const __m128i t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
+    const __m128i t2 = _mm_and_si128(in, _mm_set1_epi32(0x003f03f0));
+    const __m128i t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
+    const __m128i idx = _mm_or_si128(t1, t3);  // sixteen 6-bit values
+    __m128i cls = _mm_subs_epu8(idx, _mm_set1_epi8(51));
+    const __m128i upper = _mm_cmpgt_epi8(_mm_set1_epi8(26), idx);
+    cls = _mm_or_si128(cls, _mm_and_si128(upper, _mm_set1_epi8(13)));
+    const __m128i chars = _mm_add_epi8(_mm_shuffle_epi8(offsets, cls), idx);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), chars);
+    out += 16;
+  }
+  return i;
+}
+
+bool have_ssse3() noexcept {
+  static const bool yes = __builtin_cpu_supports("ssse3");
+  return yes;
+}
+#endif
 }  // namespace
 
 void base64url_encode_to(const void* data, std::size_t n, char* out) noexcept {
   const auto* p = static_cast<const std::uint8_t*>(data);
   std::size_t i = 0;
+#ifdef UJWT_B64_SSSE3
+  if (n >= 16 && have_ssse3()) {
+    i = encode_ssse3(p, n, out);
+    out += i / 3 * 4;
+  }
+#endif
   for (; i + 3 <= n; i += 3) {
     std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
     *out++ = kAlphabet[(v >> 18) & 63];
