@@ -771,3 +771,86 @@ TEST(Threads, SharedSignerVerifierAndCacheAcceptEachTokenOnce) {
   EXPECT_EQ(other_failures.load(), 0);
   for (int i = 0; i < kTokens; ++i) EXPECT_EQ(accepted[i].load(), 1) << "token " << i;
 }
+
+// ---- coverage guard: every reason of the enum has a token that produces it
+
+TEST(Reasons, EveryReasonInTheEnumIsProducedBySomeToken) {
+  // If a reason is added to upstream_jwt.h, this fails until a case for it
+  // (and a dedicated test above) exists.
+  VerifierPtr v = make_verifier();
+  ASSERT_EQ(add_key(v.get(), "HS256", kSecret, std::string("hs")), UJWT_OK);
+  ASSERT_EQ(add_key(v.get(), "RS256", read_key("rsa2048.pub.pem"), std::string("rs")), UJWT_OK);
+  VerifierPtr rs_only = verifier_with("RS256", read_key("rsa2048.pub.pem"));
+  SignerPtr s = make_signer("HS256", kSecret, std::string("hs"));
+  ujwt_replay_cache *cache = nullptr;
+  ASSERT_EQ(ujwt_replay_cache_new(8, &cache, nullptr), UJWT_OK);
+  CachePtr owner(cache);
+
+  ClaimsSpec bound;
+  bound.aud = "orders";
+  bound.htm = "GET";
+  bound.htu = "/a";
+  bound.query = "q=1";
+  bound.body_sha256 = sha256_b64("b");
+  const std::string good = sign_ok(s.get(), bound);
+  const std::string hs_kid = R"({"alg":"HS256","kid":"hs"})";
+  const std::string c = claims_at(kNow, kNow, kNow + 60);
+  ClaimsSpec long_lived;
+  long_lived.ttl = 7200;
+  ClaimsSpec other_iss;
+  other_iss.iss = "elsewhere";
+
+  struct Case {
+    int reason;
+    const ujwt_verifier *v;
+    std::string token;
+    OptionsSpec opts;
+  };
+  auto with = [](auto f) {
+    OptionsSpec o;
+    f(o);
+    return o;
+  };
+  std::vector<Case> cases = {
+      {UJWT_REASON_TOKEN_TOO_LONG, v.get(), good, with([](OptionsSpec &o) { o.max_token_length = 10; })},
+      {UJWT_REASON_MALFORMED, v.get(), "a.b", {}},
+      {UJWT_REASON_BAD_BASE64, v.get(), good + "=", {}},
+      {UJWT_REASON_BAD_HEADER, v.get(), forged("[]", c), {}},
+      {UJWT_REASON_BAD_CLAIMS, v.get(), forged(hs_kid, "[]"), {}},
+      {UJWT_REASON_ALG_NONE, v.get(), forged(R"({"alg":"none"})", c), {}},
+      {UJWT_REASON_ALG_NOT_ALLOWED, v.get(), forged(R"({"alg":"HS512"})", c), {}},
+      {UJWT_REASON_KEY_CONFUSION, rs_only.get(), forged(kHdr, c), {}},
+      {UJWT_REASON_UNKNOWN_KID, v.get(), forged(R"({"alg":"HS256","kid":"zz"})", c), {}},
+      {UJWT_REASON_CRIT_UNSUPPORTED, v.get(), forged(R"({"alg":"HS256","kid":"hs","crit":["x"],"x":1})", c), {}},
+      {UJWT_REASON_BAD_SIGNATURE, v.get(), forge_hs(hs_kid, c, hs_secret(32, 'z')), {}},
+      {UJWT_REASON_MISSING_CLAIM, v.get(), forged(hs_kid, "{}"), {}},
+      {UJWT_REASON_EXPIRED, v.get(), good, with([](OptionsSpec &o) { o.now = kNow + 600; })},
+      {UJWT_REASON_NOT_YET_VALID, v.get(), good, with([](OptionsSpec &o) { o.now = kNow - 600; })},
+      {UJWT_REASON_ISSUED_IN_FUTURE, v.get(),
+       forged(hs_kid, R"({"iat":1700000600,"exp":1700000660})"), {}},
+      {UJWT_REASON_LIFETIME_TOO_LONG, v.get(), sign_ok(s.get(), long_lived), {}},
+      {UJWT_REASON_BAD_ISSUER, v.get(), sign_ok(s.get(), other_iss),
+       with([](OptionsSpec &o) { o.issuer = "kong"; })},
+      {UJWT_REASON_BAD_AUDIENCE, v.get(), good, with([](OptionsSpec &o) { o.audience = "x"; })},
+      {UJWT_REASON_METHOD_MISMATCH, v.get(), good, with([](OptionsSpec &o) { o.method = "PUT"; })},
+      {UJWT_REASON_PATH_MISMATCH, v.get(), good, with([](OptionsSpec &o) { o.path = "/b"; })},
+      {UJWT_REASON_QUERY_MISMATCH, v.get(), good, with([](OptionsSpec &o) { o.query = "q=2"; })},
+      {UJWT_REASON_BODY_MISMATCH, v.get(), good,
+       with([](OptionsSpec &o) { o.body_sha256 = sha256_b64("c"); })},
+  };
+  std::set<int> seen;
+  for (const Case &k : cases) {
+    Outcome r = verify(k.v, k.token, k.opts);
+    EXPECT_REJECTED(r, k.reason);
+    seen.insert(r.reason);
+  }
+  OptionsSpec replay;
+  replay.replay_cache = cache;
+  EXPECT_VALID(verify(v.get(), good, replay));
+  Outcome again = verify(v.get(), good, replay);
+  EXPECT_REJECTED(again, UJWT_REASON_REPLAYED);
+  seen.insert(again.reason);
+  for (int reason = 1; reason < UJWT_REASON_COUNT_; ++reason) {
+    EXPECT_TRUE(seen.count(reason)) << "no case produces " << ujwt_reason_name(reason);
+  }
+}
