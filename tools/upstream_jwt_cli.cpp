@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -95,6 +96,7 @@ const char *const kHelp =
     "  upstream-jwt jwks --key FILE [--kid ID] [--alg ALG]\n"
     "      The public JWKS of an RSA, EC P-256 or Ed25519 PEM key.\n"
     "\n"
+    "A FILE of - is stdin (at most one input per call).\n"
     "Exit codes: 0 ok, 1 invalid token, 2 usage or configuration error, 3 internal error.\n";
 
 struct UsageError {
@@ -348,6 +350,16 @@ bool write_line(const char *data, size_t len) {
   return std::fflush(stdout) == 0;
 }
 
+// "-" means stdin for files; stdin can only be read once.
+void check_single_stdin(const Args &args, std::initializer_list<const char *> opts,
+                        bool token_from_stdin) {
+  int users = token_from_stdin ? 1 : 0;
+  for (const char *opt : opts) {
+    for (const auto &v : args.all(opt)) users += v == "-" ? 1 : 0;
+  }
+  if (users > 1) throw UsageError{"only one input can be read from stdin ('-')"};
+}
+
 std::string read_body_digest(const Args &args) {
   if (args.has("--body") && args.has("--body-sha256")) {
     throw UsageError{"--body and --body-sha256 exclude each other"};
@@ -377,6 +389,7 @@ int cmd_sign(int argc, char **argv) {
   }
   if (!args.has("--alg")) throw UsageError{"--alg is required"};
   if (!args.has("--key")) throw UsageError{"--key is required"};
+  check_single_stdin(args, {"--key", "--body"}, false);
   std::string alg = *args.get("--alg");
   SecretBytes key = read_file(*args.get("--key"), kMaxKeyFile, "key file");
 
@@ -480,10 +493,8 @@ int cmd_verify(int argc, char **argv) {
   if (kids.size() > keys.size()) {
     throw UsageError{"more --kid than --key (a JWK carries its own kid)"};
   }
-  if (args.positional.front() == "-" && args.has("--body") &&
-      *args.get("--body") == "-") {
-    throw UsageError{"TOKEN and --body cannot both come from stdin"};
-  }
+  check_single_stdin(args, {"--key", "--jwks", "--body"},
+                     args.positional.front() == "-");
 
   ujwt_verify_options opts{};
   OptStr iss{args.get("--iss")};

@@ -165,6 +165,11 @@ def main():
     rc, out, err = verify("-", stdin=(token + "\n").encode())
     check("token from stdin", rc == 0 and json.loads(out)["aud"] == "orders", repr((rc, out, err)))
     expect_invalid("garbage from stdin", verify("-", stdin=b"garbage\n"), "malformed")
+    rc, out, err = cli.run("verify", "--alg", "HS256", "--key", "-", "--now", str(NOW), token, stdin=secret)
+    check("key from stdin", rc == 0, err)
+    expect_usage("two inputs from stdin", cli.run("verify", "--alg", "HS256", "--key", "-", "-", stdin=secret))
+    expect_usage("token and body from stdin", verify("-", "--body", "-", stdin=b""))
+    expect_usage("sign key and body from stdin", cli.run("sign", "--alg", "HS256", "--key", "-", "--body", "-"))
 
     # --ttl and --max-lifetime
     rc, out, _ = sign("--ttl", "7200")
