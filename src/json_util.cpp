@@ -1,5 +1,8 @@
 #include "json_util.hpp"
 
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <unordered_set>
 #include <vector>
 
@@ -10,6 +13,15 @@ bool utf8_valid(std::string_view s) noexcept {
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
+    // Claims are almost always ASCII: skip 8 bytes at a time while no byte
+    // has its high bit set.
+    while (n - i >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
     const unsigned char c = p[i];
     if (c < 0x80) { ++i; continue; }
     std::size_t len;
@@ -36,13 +48,33 @@ bool utf8_valid(std::string_view s) noexcept {
   return true;
 }
 
+namespace {
+// 1 for the bytes RFC 8259 requires escaped: controls, '"' and '\\'.
+constexpr std::array<std::uint8_t, 256> make_escape_table() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  return t;
+}
+constexpr auto kNeedsEscape = make_escape_table();
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t first = 0;
+  while (first < s.size() && !kNeedsEscape[b[first]]) ++first;
   out.push_back('"');
+  if (first == s.size()) {  // the usual case: one copy
+    out.append(s.data(), s.size());
+    out.push_back('"');
+    return;
+  }
   std::size_t run = 0;  // start of the pending run that needs no escaping
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (std::size_t i = first; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!kNeedsEscape[c]) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     if (c == '"' || c == '\\') {
