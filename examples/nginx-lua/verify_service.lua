@@ -122,7 +122,8 @@ function M.handle()
   local uri = ngx.var.request_uri
   local q = uri:find("?", 1, true)
   local path = q and uri:sub(1, q - 1) or uri
-  local token = ngx.var["http_" .. cfg.header:lower():gsub("-", "_")]
+  -- get_headers, not ngx.var: a second token header must be seen to be refused
+  local token = ngx.req.get_headers(100)[cfg.header]
 
   if cfg.stats and path == "/__stats" and ngx.req.get_method() == "GET" and not token then
     return reply(200, cjson.encode({

@@ -165,9 +165,11 @@ const server = createServer((req, res) => {
   const hash = createHash('sha256');
   req.on('data', (chunk) => hash.update(chunk));
   req.on('end', async () => {
-    let token = String(req.headers[headerName] ?? '').trim();
+    const tokens = req.headersDistinct[headerName] ?? [];
+    let token = String(tokens[0] ?? '').trim();
     if (token.slice(0, 7).toLowerCase() === 'bearer ') token = token.slice(7).trim();
     try {
+      if (tokens.length > 1) throw new Reject('malformed'); // several token headers: refuse rather than pick one
       if (!token) throw new Reject('missing_token');
       const claims = await verify(token, req.method, path, query, hash.digest('base64url'));
       if (opt.stats) { stats.requests++; stats.verified++; }

@@ -209,10 +209,13 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, ConnectionError):
             self.close_connection = True
             return self.reply(400, {"error": "bad_request"})
-        token = (self.headers.get(cfg.header) or "").strip()
+        tokens = self.headers.get_all(cfg.header) or []
+        token = (tokens[0] if tokens else "").strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
         try:
+            if len(tokens) > 1:
+                raise Reject("malformed")  # several token headers: refuse rather than pick one
             if not token:
                 raise Reject("missing_token")
             claims = verify(cfg, token, self.command, path, query, body_digest)

@@ -353,6 +353,11 @@ describe("e2e: gateway -> upstream-jwt -> verifying services", function()
         res = H.request({ url = "http://127.0.0.1:" .. PORTS[name] .. "/api/x" })
         assert.equal(401, res.status, name)
         assert.same({ error = "missing_token" }, res.json, name)
+        -- two token headers, even both genuine: ambiguous, refused
+        res = H.request({ method = "POST", url = "http://127.0.0.1:" .. PORTS[name] .. "/api/orders?id=7",
+                          body = "amount=10", headers = { ["X-Upstream-JWT"] = { token, token } } })
+        assert.equal(401, res.status, name)
+        assert.same({ error = "malformed" }, res.json, name)
       end
     end)
 
