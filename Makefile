@@ -17,7 +17,8 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
   python3 python3-jwt python3-cryptography python3-yaml \
   nodejs npm wrk hyperfine curl procps openssl
 
-.PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean
+.PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
+  fuzz-build fuzz-ci asan-lua test-hardening hardening-long
 
 all: build
 
@@ -67,5 +68,41 @@ asan:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
+# ---- hardening (docs/SECURITY.md): fuzzing, sanitizers, leaks, load, faults.
+# `make test-hardening` is the bounded CI part; `make fuzz` and
+# `make hardening-long` are the long runs the figures in SECURITY.md come from.
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 15
+HARDENING_DIR   ?= build-hardening
+LIBASAN         := $(shell gcc -print-file-name=libasan.so)
+
+fuzz-build:
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUPSTREAM_JWT_FUZZ=ON \
+	  -DUPSTREAM_JWT_TESTS=OFF -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang
+	cmake --build build-fuzz -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-ci: fuzz-build
+	fuzz/run.sh build-fuzz $(FUZZ_CI_SECONDS)
+
+# The FFI specs against the ASan+UBSan library: luajit is not instrumented,
+# so libasan is preloaded. Leaks are checked on the FFI sign loop alone
+# (spec/hardening/leak_spec.lua), where a report can only be the library's.
+asan-lua: asan
+	UPSTREAM_JWT_LIB=$(CURDIR)/build-asan/libupstream_jwt.so LD_PRELOAD=$(LIBASAN) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(BUSTED) spec/unit
+
+test-hardening: build fuzz-ci asan-lua
+	HARDENING_DIR=$(CURDIR)/$(HARDENING_DIR) HARDENING_ASAN_LIB=$(CURDIR)/build-asan/libupstream_jwt.so \
+	  UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so spec/hardening/run
+
+hardening-long: build asan
+	$(MAKE) --no-print-directory fuzz
+	HARDENING_LONG=1 HARDENING_DIR=$(CURDIR)/$(HARDENING_DIR) \
+	  HARDENING_ASAN_LIB=$(CURDIR)/build-asan/libupstream_jwt.so \
+	  UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so spec/hardening/run
+
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening
