@@ -62,9 +62,8 @@ inline void fast_sha256(const void* data, std::size_t len, std::uint8_t out[32])
   SHA256_Init(&c);
   SHA256_Update(&c, data, len);
   SHA256_Final(out, &c);
-  // No secret in it, but the struct is on the stack of a function that
-  // may run in a hostile process dump: cheap to clear.
-  OPENSSL_cleanse(&c, sizeof c);
+  // Not cleansed: it hashed public bytes (a query, a body), and
+  // SHA256_Final already wipes the block buffer.
 }
 
 // Streaming SHA-256 state for a body of any size (constant memory).
@@ -128,7 +127,10 @@ class FastHmac {
 
   std::size_t size() const noexcept { return size_; }
 
-  // Writes size() bytes to out.
+  // Writes size() bytes to out. The stack copy is not cleansed afterwards:
+  // each keyed state it holds is overwritten (inner by outer, outer by the
+  // finished MAC, which is public) and *_Final wipes the block buffer; the
+  // inner hash alone does not reveal the key.
   void mac(const void* data, std::size_t len, std::uint8_t* out) const noexcept {
     std::uint8_t inner_hash[64];
     if (size_ == 32) {
@@ -138,7 +140,6 @@ class FastHmac {
       c = outer_.s256;
       SHA256_Update(&c, inner_hash, 32);
       SHA256_Final(out, &c);
-      OPENSSL_cleanse(&c, sizeof c);
     } else {
       SHA512_CTX c = inner_.s512;
       SHA512_Update(&c, data, len);
@@ -146,9 +147,7 @@ class FastHmac {
       c = outer_.s512;
       SHA512_Update(&c, inner_hash, size_);
       size_ == 48 ? SHA384_Final(out, &c) : SHA512_Final(out, &c);
-      OPENSSL_cleanse(&c, sizeof c);
     }
-    OPENSSL_cleanse(inner_hash, sizeof inner_hash);
   }
 
  private:

@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -134,10 +135,24 @@ Result<void> random_jti(std::uint8_t out[kJtiBytes]) {
   return {};
 }
 
+// 6-bit value of each base64url character, 0xFF for anything else.
+constexpr std::array<std::uint8_t, 256> make_b64_values() {
+  constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = 0xFF;
+  for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = i;
+  return t;
+}
+constexpr auto kB64Values = make_b64_values();
+
+// The canonical base64url form of 32 bytes: 43 alphabet characters, the last
+// carrying 4 data bits and two zero bits (strictness as in
+// base64url_decode_to, without decoding: this runs on every token).
 bool is_canonical_digest(std::string_view d) {
   if (d.size() != kSha256B64Size) return false;
-  thread_local std::string scratch;
-  return base64url_decode_to(d, scratch) && scratch.size() == kSha256Size;
+  std::uint8_t bad = 0;
+  for (char ch : d) bad |= kB64Values[static_cast<unsigned char>(ch)] & 0xC0;
+  return bad == 0 && (kB64Values[static_cast<unsigned char>(d.back())] & 0x03) == 0;
 }
 
 }  // namespace
@@ -212,9 +227,12 @@ Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
     detail::append_json_string(out, *c.aud);
   }
   out.append(",\"iat\":");
-  append_int(out, now);
+  // nbf = iat: the number is formatted once.
+  char now_text[24];
+  const char* now_end = std::to_chars(now_text, now_text + sizeof now_text, now).ptr;
+  out.append(now_text, static_cast<std::size_t>(now_end - now_text));
   out.append(",\"nbf\":");
-  append_int(out, now);
+  out.append(now_text, static_cast<std::size_t>(now_end - now_text));
   out.append(",\"exp\":");
   append_int(out, now + c.ttl);
   out.append(",\"jti\":\"");
