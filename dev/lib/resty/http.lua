@@ -104,9 +104,17 @@ function _M:connect(opts)
   self.host, self.port, self.scheme = host, port, opts.scheme or "http"
   if self.scheme == "https" and self.sock:getreusedtimes() == 0 then
     local server_name = opts.ssl_server_name or connect_host
-    -- false: no session object back. With nil, this lua-resty-core asserts when a handshake
-    -- that failed verification completes synchronously.
-    local _, herr = self.sock:sslhandshake(false, server_name, opts.ssl_verify ~= false)
+    -- Debian's lua-resty-core and lua-nginx-module 0.10.23 disagree when a failing handshake
+    -- completes without yielding: asking for no session (false) reports success on a
+    -- connection nginx has already closed (the error surfaces later as "closed"), and asking
+    -- for one (nil, as lua-resty-http does) raises an assertion instead of returning the error.
+    -- The raise is caught and reported as the handshake failure it is. Kong's own OpenResty
+    -- build has neither problem.
+    local pok, _, herr = pcall(self.sock.sslhandshake, self.sock, nil, server_name,
+                               opts.ssl_verify ~= false)
+    if not pok then
+      herr = "handshake did not complete (certificate verification or TLS error)"
+    end
     if herr then
       self.sock:close()
       return nil, "ssl handshake failed: " .. herr
