@@ -8,6 +8,7 @@ local TOKEN_PORT, UPSTREAM_PORT, GATEWAY_PORT, TLS_PORT, DEAD_PORT = 19510, 1951
 local IDP = "http://127.0.0.1:" .. TOKEN_PORT
 local SECRET = "e2e-secret: with spaces & symbols, long enough for HS256!"
 local BASIC_SECRET = "basic-secret-from-the-env-vault"
+local JWT_SECRET = "upstream-jwt-e2e-secret-of-at-least-32-bytes"
 
 local function key(name)
   return H.read(H.root .. "/test/keys/" .. name)
@@ -31,6 +32,7 @@ local CLIENTS = {
   keep = { auth = "client_secret_post", secret = SECRET },
   tls = { auth = "client_secret_post", secret = SECRET },
   chunked = { auth = "client_secret_post", secret = SECRET },
+  both = { auth = "client_secret_post", secret = SECRET },
   errors = { auth = "client_secret_post", secret = SECRET },
 }
 
@@ -78,6 +80,10 @@ local ROUTES = {
   route("notoken", { client_id = "errors", token_endpoint = IDP .. "/no-token" }),
   route("idp500", { client_id = "errors", token_endpoint = IDP .. "/status/500" }),
   route("chunked", { client_id = "chunked", token_endpoint = IDP .. "/chunked/token" }),
+  -- both plugins: an OAuth2 token in Authorization and a request-bound JWT in X-Upstream-JWT
+  { name = "both", paths = { "/both" }, plugins = {
+      plugin({ client_id = "both" }),
+      { name = "upstream-jwt", config = { secret = JWT_SECRET, audience = "orders" } } } },
   route("tls-unverified", { client_id = "tls", ssl_verify = false,
                             token_endpoint = "https://127.0.0.1:" .. TLS_PORT .. "/token" }),
   -- scope only to keep its cache key apart from tls-unverified's
@@ -182,6 +188,22 @@ describe("upstream-oauth2 end to end", function()
     end
     assert.same({ [503] = 20 }, codes)
     assert.equal(0, issued("tls-verified"))
+  end)
+
+  it("runs beside upstream-jwt: the upstream gets both credentials", function()
+    local native = require("spec.helpers.setup").require_native()
+    local status, body = H.http("POST", gw.base .. "/both/orders?id=7",
+                                { ["Content-Type"] = "application/json" }, '{"qty":2}')
+    assert.equal(200, status, body)
+    body = H.json(body)
+    assert.equal("both", body.client_id)
+    assert.matches("^Bearer %S+$", body.headers.authorization)
+    local v = native.new_verifier()
+    assert(v:add_key("HS256", JWT_SECRET))
+    local claims, reason = v:verify(body.headers["x-upstream-jwt"], {
+      issuer = "kong", audience = "orders", method = "POST", path = "/orders", query = "id=7",
+      body_sha256 = native.sha256_b64('{"qty":2}') })
+    assert.is_string(claims, reason)
   end)
 
   it("sends the token upstream and moves the consumer's Authorization", function()
