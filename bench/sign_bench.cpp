@@ -1,0 +1,203 @@
+// sign_bench — what one request costs the C++ core, beside the OpenSSL floor.
+//
+//   sign/<alg>/<body bytes>    SHA-256 of the body + build + sign the token,
+//                              through the C ABI exactly as native.lua calls it
+//   verify/<alg>/<body bytes>  the service side: SHA-256 of the body + verify
+//                              the token with issuer, audience and the
+//                              method/path/query/body binding checked
+//   floor/HS256/<body bytes>   the least any HS256 signer must do: one HMAC
+//                              over a signing input as long as ours, with a
+//                              keyed context reused across calls, plus one
+//                              SHA-256 over the same body (reused context)
+//
+// Run with --benchmark_repetitions=N --benchmark_report_aggregates_only=true
+// and read the medians (bench/run does).
+#include <benchmark/benchmark.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench_common.hpp"
+
+namespace {
+
+using ujbench::die;
+
+const size_t kBodySizes[] = {0, 1024, 16 * 1024, 1024 * 1024};
+const char* const kAlgs[] = {"HS256", "RS256", "ES256", "EdDSA"};
+
+std::map<std::string, std::string>& keys() {
+  static std::map<std::string, std::string> k;
+  return k;
+}
+
+const std::vector<unsigned char>& body_of(size_t n) {
+  static std::map<size_t, std::vector<unsigned char>> bodies;
+  auto it = bodies.find(n);
+  if (it == bodies.end()) it = bodies.emplace(n, ujbench::random_body(n)).first;
+  return it->second;
+}
+
+void BM_sign(benchmark::State& state, std::string alg, size_t body_len) {
+  ujwt_error err;
+  ujwt_signer* signer = nullptr;
+  const std::string& key = keys()[alg];
+  if (ujwt_signer_new(alg.data(), alg.size(), reinterpret_cast<const uint8_t*>(key.data()),
+                      key.size(), nullptr, 0, &signer, &err) != UJWT_OK)
+    die("ujwt_signer_new", &err);
+  const auto& body = body_of(body_len);
+  ujbench::Request req;
+  char body_b64[UJWT_SHA256_B64_LEN];
+  ujwt_claims claims = ujbench::make_claims(req, body_b64);
+  char out[4096];
+  for (auto _ : state) {
+    size_t n = ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(), out,
+                                     sizeof out, &err);
+    if (n == 0) {
+      state.SkipWithError(err.message);
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body_len));
+  ujwt_signer_free(signer);
+}
+
+void BM_verify(benchmark::State& state, std::string alg, size_t body_len) {
+  ujwt_error err;
+  ujwt_signer* signer = nullptr;
+  ujwt_verifier* verifier = nullptr;
+  const std::string& key = keys()[alg];
+  const auto* kb = reinterpret_cast<const uint8_t*>(key.data());
+  if (ujwt_signer_new(alg.data(), alg.size(), kb, key.size(), nullptr, 0, &signer, &err) != UJWT_OK)
+    die("ujwt_signer_new", &err);
+  if (ujwt_verifier_new(&verifier, &err) != UJWT_OK ||
+      ujwt_verifier_add_key(verifier, alg.data(), alg.size(), kb, key.size(), nullptr, 0, &err) !=
+          UJWT_OK)
+    die("verifier setup", &err);
+  const auto& body = body_of(body_len);
+  ujbench::Request req;
+  char body_b64[UJWT_SHA256_B64_LEN];
+  ujwt_claims claims = ujbench::make_claims(req, body_b64);
+  char token[4096];
+  const size_t token_len = ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(),
+                                                 token, sizeof token, &err);
+  if (token_len == 0) die("sign", &err);
+
+  ujwt_verify_options o;
+  std::memset(&o, 0, sizeof o);
+  o.issuer = req.iss; o.issuer_len = std::strlen(req.iss);
+  o.audience = req.aud; o.audience_len = std::strlen(req.aud);
+  o.leeway = 5;
+  o.max_lifetime = 300;
+  o.method = req.method; o.method_len = std::strlen(req.method);
+  o.path = req.path; o.path_len = std::strlen(req.path);
+  o.query = req.query; o.query_len = std::strlen(req.query);
+  char seen_b64[UJWT_SHA256_B64_LEN];
+  o.body_sha256 = seen_b64; o.body_sha256_len = UJWT_SHA256_B64_LEN;
+  char claims_out[2048];
+  for (auto _ : state) {
+    size_t n = 0;
+    if (ujwt_sha256_b64(body.data(), body.size(), seen_b64, sizeof seen_b64, &n, &err) != UJWT_OK ||
+        ujwt_verify(verifier, token, token_len, &o, claims_out, sizeof claims_out, &n, &err) !=
+            UJWT_OK) {
+      state.SkipWithError(err.message);
+      break;
+    }
+    benchmark::DoNotOptimize(claims_out);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body_len));
+  ujwt_verifier_free(verifier);
+  ujwt_signer_free(signer);
+}
+
+// The physical floor for one HS256 request. The signing input length is
+// taken from a real token of ours so both sides MAC the same number of bytes.
+void BM_floor(benchmark::State& state, size_t body_len) {
+  ujwt_error err;
+  const std::string& key = keys()["HS256"];
+  ujwt_signer* signer = nullptr;
+  if (ujwt_signer_new("HS256", 5, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+                      nullptr, 0, &signer, &err) != UJWT_OK)
+    die("ujwt_signer_new", &err);
+  const auto& body = body_of(body_len);
+  ujbench::Request req;
+  char body_b64[UJWT_SHA256_B64_LEN];
+  ujwt_claims claims = ujbench::make_claims(req, body_b64);
+  char token[4096];
+  const size_t token_len = ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(),
+                                                 token, sizeof token, &err);
+  if (token_len == 0) die("sign", &err);
+  ujwt_signer_free(signer);
+  const std::string signing_input(token, std::string(token, token_len).rfind('.'));
+
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* mctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  char digest_name[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_end()};
+  if (mctx == nullptr ||
+      EVP_MAC_init(mctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1)
+    die("HMAC setup");
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_CTX* dctx = EVP_MD_CTX_new();
+  if (md == nullptr || dctx == nullptr || EVP_DigestInit_ex2(dctx, md, nullptr) != 1)
+    die("SHA-256 setup");
+
+  unsigned char h[32], m[32];
+  for (auto _ : state) {
+    unsigned int hn = 0;
+    size_t mn = 0;
+    const bool ok = EVP_DigestInit_ex2(dctx, nullptr, nullptr) == 1 &&
+                    EVP_DigestUpdate(dctx, body.data(), body.size()) == 1 &&
+                    EVP_DigestFinal_ex(dctx, h, &hn) == 1 &&
+                    EVP_MAC_init(mctx, nullptr, 0, nullptr) == 1 &&
+                    EVP_MAC_update(mctx, reinterpret_cast<const unsigned char*>(signing_input.data()),
+                                   signing_input.size()) == 1 &&
+                    EVP_MAC_final(mctx, m, &mn, sizeof m) == 1;
+    if (!ok) {
+      state.SkipWithError("OpenSSL failed");
+      break;
+    }
+    benchmark::DoNotOptimize(h);
+    benchmark::DoNotOptimize(m);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body_len));
+  state.counters["signing_input"] = static_cast<double>(signing_input.size());
+  EVP_MD_CTX_free(dctx);
+  EVP_MD_free(md);
+  EVP_MAC_CTX_free(mctx);
+  EVP_MAC_free(mac);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (const char* alg : kAlgs) keys()[alg] = ujbench::key_material(alg);
+  for (size_t n : kBodySizes) {
+    benchmark::RegisterBenchmark(("floor/HS256/" + std::to_string(n)).c_str(), BM_floor, n);
+    for (const char* alg : kAlgs)
+      benchmark::RegisterBenchmark(("sign/" + std::string(alg) + "/" + std::to_string(n)).c_str(),
+                                   BM_sign, std::string(alg), n);
+    for (const char* alg : kAlgs)
+      benchmark::RegisterBenchmark(("verify/" + std::string(alg) + "/" + std::to_string(n)).c_str(),
+                                   BM_verify, std::string(alg), n);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
