@@ -303,7 +303,7 @@ TEST(Abi, JwksBufferTooSmall) {
                                buf.data(), buf.size(), &len, &err),
             UJWT_OK);
   EXPECT_EQ(len, needed);
-  EXPECT_NO_THROW(nlohmann::json::parse(std::string(buf.data(), len)));
+  EXPECT_TRUE(nlohmann::json::accept(std::string(buf.data(), len)));
 }
 
 TEST(Abi, DigestFinalBufferTooSmall) {
