@@ -854,3 +854,36 @@ TEST(Reasons, EveryReasonInTheEnumIsProducedBySomeToken) {
     EXPECT_TRUE(seen.count(reason)) << "no case produces " << ujwt_reason_name(reason);
   }
 }
+
+// ---- error messages never carry key material -------------------------------
+
+TEST(Keys, ErrorMessagesNeverQuoteKeyMaterial) {
+  const std::string marker = "U0VDUkVUU0VDUkVUU0VDUkVU";  // base64 of "SECRETSECRETSECRET"
+  const std::string bad_pem =
+      "-----BEGIN PRIVATE KEY-----\n" + marker + "\n-----END PRIVATE KEY-----\n";
+  const std::string short_secret = "SECRET-" + marker.substr(0, 10);
+  std::vector<std::string> messages;
+  messages.push_back(signer_new_status("RS256", bad_pem).message);
+  messages.push_back(signer_new_status("HS256", short_secret).message);
+  VerifierPtr v = make_verifier();
+  std::string msg;
+  EXPECT_NE(add_key(v.get(), "ES256", bad_pem, std::nullopt, &msg), UJWT_OK);
+  messages.push_back(msg);
+  EXPECT_NE(add_key(v.get(), "HS512", short_secret, std::nullopt, &msg), UJWT_OK);
+  messages.push_back(msg);
+  std::string jwk = R"({"kty":"oct","alg":"HS256","k":")" + marker + "\"}";
+  ujwt_error err{};
+  EXPECT_NE(ujwt_verifier_add_jwk(v.get(), jwk.data(), jwk.size(), nullptr, 0, &err), UJWT_OK);
+  messages.push_back(err.message);
+  char out[256];
+  size_t len = 0;
+  EXPECT_NE(ujwt_jwks_from_pem(u8(bad_pem), bad_pem.size(), nullptr, 0, nullptr, 0, out,
+                               sizeof out, &len, &err),
+            UJWT_OK);
+  messages.push_back(err.message);
+  for (const std::string &m : messages) {
+    EXPECT_FALSE(m.empty());
+    EXPECT_EQ(m.find(marker.substr(0, 8)), std::string::npos) << m;
+    EXPECT_EQ(m.find("SECRET"), std::string::npos) << m;
+  }
+}
