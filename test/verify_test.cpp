@@ -730,9 +730,14 @@ TEST_F(HsVerify, NullOptionsMeanDefaults) {
 
 // ---- sharing handles between threads (the header promises it) ------------
 
-TEST(Threads, SharedSignerVerifierAndCacheAcceptEachTokenOnce) {
-  SignerPtr s = make_signer("HS256", kSecret);
-  VerifierPtr v = verifier_with("HS256", kSecret);
+class Threads : public ::testing::TestWithParam<AlgCase> {};
+
+TEST_P(Threads, SharedSignerVerifierAndCacheAcceptEachTokenOnce) {
+  const AlgCase &p = GetParam();
+  const std::string sk = *p.sign_key ? read_key(p.sign_key) : hs_secret(p.secret_len);
+  const std::string vk = *p.verify_key ? read_key(p.verify_key) : hs_secret(p.secret_len);
+  SignerPtr s = make_signer(p.alg, sk);
+  VerifierPtr v = verifier_with(p.alg, vk);
   ujwt_replay_cache *cache = nullptr;
   ASSERT_EQ(ujwt_replay_cache_new(4096, &cache, nullptr), UJWT_OK);
   CachePtr owner(cache);
@@ -771,6 +776,14 @@ TEST(Threads, SharedSignerVerifierAndCacheAcceptEachTokenOnce) {
   EXPECT_EQ(other_failures.load(), 0);
   for (int i = 0; i < kTokens; ++i) EXPECT_EQ(accepted[i].load(), 1) << "token " << i;
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    PooledAndCopiedContexts, Threads,
+    ::testing::Values(AlgCase{"HS256", "", "", 32},
+                      AlgCase{"ES256", "ec256.pem", "ec256.pub.pem", 0},
+                      AlgCase{"EdDSA", "ed25519.pem", "ed25519.pub.pem", 0},
+                      AlgCase{"PS256", "rsa2048.pem", "rsa2048.pub.pem", 0}),
+    [](const auto &info) { return std::string(info.param.alg); });
 
 // ---- coverage guard: every reason of the enum has a token that produces it
 
