@@ -89,6 +89,33 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+char* write_json_string(char* out, std::string_view s) noexcept {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  *out++ = '"';
+  std::size_t run = 0;  // start of the pending run that needs no escaping
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = b[i];
+    if (!kNeedsEscape[c]) continue;
+    std::memcpy(out, b + run, i - run);
+    out += i - run;
+    run = i + 1;
+    *out++ = '\\';
+    if (c == '"' || c == '\\') {
+      *out++ = static_cast<char>(c);
+    } else {
+      const char esc[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      std::memcpy(out, esc, sizeof esc);
+      out += sizeof esc;
+    }
+  }
+  if (n != run) std::memcpy(out, b + run, n - run);
+  out += n - run;
+  *out++ = '"';
+  return out;
+}
+
 template <class Json>
 ParseOutcome parse_strict(std::string_view text, Json& out) {
   std::vector<std::unordered_set<std::string>> seen;

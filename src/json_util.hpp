@@ -21,6 +21,12 @@ bool utf8_valid(std::string_view s) noexcept;
 // so CR/LF can never end a header line if a claim is ever logged raw.
 void append_json_string(std::string& out, std::string_view s);
 
+// The same literal written at out, which must have room for
+// json_string_max_size(s.size()) bytes; returns the end of what was written.
+char* write_json_string(char* out, std::string_view s) noexcept;
+// Worst case: every byte a control character (\u00XX), plus the quotes.
+constexpr std::size_t json_string_max_size(std::size_t n) noexcept { return 6 * n + 2; }
+
 enum class ParseOutcome { ok, syntax, duplicate };
 
 // Parses text as JSON (RFC 8259, invalid UTF-8 refused), failing on the

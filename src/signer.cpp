@@ -75,12 +75,6 @@ std::shared_ptr<const ExtraClaims> compile_extra(std::string_view text) {
   return out;
 }
 
-void append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
-}
-
 Result<void> check_utf8(std::string_view what, std::string_view s) {
   if (!detail::utf8_valid(s))
     return make_error(Status::claims, "claim " + std::string(what) + " is not valid UTF-8");
@@ -88,9 +82,9 @@ Result<void> check_utf8(std::string_view what, std::string_view s) {
 }
 
 // Reused per thread so steady-state signing allocates only the token itself.
+// Its size is its usable capacity (render() grows it, nothing shrinks it).
 std::string& claims_buffer() {
   thread_local std::string buf;
-  buf.clear();
   return buf;
 }
 
@@ -174,7 +168,9 @@ struct Signer::Impl {
     return compiled;
   }
 
-  Result<void> render(const Claims& c, std::string& out) const;
+  // Writes the payload JSON at the start of `out` (grown as needed, never
+  // shrunk) and returns its length.
+  Result<std::size_t> render(const Claims& c, std::string& out) const;
   std::size_t token_size(std::size_t payload_size) const {
     return header_b64.size() + 1 + base64url_encoded_size(payload_size) + 1 +
            base64url_encoded_size(ctx->key().signature_size());
@@ -182,7 +178,7 @@ struct Signer::Impl {
   Result<std::size_t> finish(std::string_view payload, char* out, std::size_t cap) const;
 };
 
-Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
+Result<std::size_t> Signer::Impl::render(const Claims& c, std::string& out) const {
   if (c.ttl < 1 || c.ttl > kMaxTtl)
     return make_error(Status::invalid_argument, "ttl must be within 1..86400 seconds");
   std::int64_t now = c.now;
@@ -204,7 +200,7 @@ Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
                            {"htu", &c.htu}};
   for (const auto& s : strings)
     if (s.v->has_value())
-      if (auto r = check_utf8(s.name, **s.v); !r) return r;
+      if (auto r = check_utf8(s.name, **s.v); !r) return std::move(r).error();
   if (c.body_sha256 && !is_canonical_digest(*c.body_sha256))
     return make_error(Status::invalid_argument,
                       "body_sha256 must be 43 base64url characters (a SHA-256 digest)");
@@ -218,60 +214,9 @@ Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
   }
 
   std::uint8_t jti[kJtiBytes];
-  if (auto r = random_jti(jti); !r) return r;
+  if (auto r = random_jti(jti); !r) return std::move(r).error();
 
-  out.append("{\"iss\":");
-  detail::append_json_string(out, c.iss);
-  if (c.aud) {
-    out.append(",\"aud\":");
-    detail::append_json_string(out, *c.aud);
-  }
-  out.append(",\"iat\":");
-  // nbf = iat: the number is formatted once.
-  char now_text[24];
-  const char* now_end = std::to_chars(now_text, now_text + sizeof now_text, now).ptr;
-  out.append(now_text, static_cast<std::size_t>(now_end - now_text));
-  out.append(",\"nbf\":");
-  out.append(now_text, static_cast<std::size_t>(now_end - now_text));
-  out.append(",\"exp\":");
-  append_int(out, now + c.ttl);
-  out.append(",\"jti\":\"");
-  char jti_b64[base64url_encoded_size(kJtiBytes)];
-  base64url_encode_to(jti, sizeof jti, jti_b64);
-  out.append(jti_b64, sizeof jti_b64);
-  out.push_back('"');
-  if (c.sub) {
-    out.append(",\"sub\":");
-    detail::append_json_string(out, *c.sub);
-  }
-  if (c.consumer_id || c.consumer_username || c.consumer_custom_id) {
-    out.append(",\"consumer\":{");
-    bool first = true;
-    auto member = [&](const char* name, const std::optional<std::string_view>& v) {
-      if (!v) return;
-      if (!first) out.push_back(',');
-      first = false;
-      out.append(name);
-      detail::append_json_string(out, *v);
-    };
-    member("\"id\":", c.consumer_id);
-    member("\"username\":", c.consumer_username);
-    member("\"custom_id\":", c.consumer_custom_id);
-    out.push_back('}');
-  }
-  if (c.credential_id) {
-    out.append(",\"credential\":{\"id\":");
-    detail::append_json_string(out, *c.credential_id);
-    out.push_back('}');
-  }
-  if (c.htm) {
-    out.append(",\"htm\":");
-    detail::append_json_string(out, *c.htm);
-  }
-  if (c.htu) {
-    out.append(",\"htu\":");
-    detail::append_json_string(out, *c.htu);
-  }
+  char query_b64[kSha256B64Size];
   if (c.query) {
     // A per-thread hasher: one-shot EVP_Digest allocates a context per call.
     thread_local std::optional<Sha256> hasher;
@@ -280,24 +225,96 @@ Result<void> Signer::Impl::render(const Claims& c, std::string& out) const {
       if (!h) return std::move(h).error();
       hasher.emplace(std::move(h).value());
     }
-    if (auto r = hasher->reset(); !r) return r;
-    if (auto r = hasher->update(*c.query); !r) return r;
+    if (auto r = hasher->reset(); !r) return std::move(r).error();
+    if (auto r = hasher->update(*c.query); !r) return std::move(r).error();
     auto d = hasher->final_raw();
     if (!d) return std::move(d).error();
-    char b64[kSha256B64Size];
-    base64url_encode_to(d.value().data(), kSha256Size, b64);
-    out.append(",\"query_sha256\":\"");
-    out.append(b64, sizeof b64);
-    out.push_back('"');
+    base64url_encode_to(d.value().data(), kSha256Size, query_b64);
+  }
+
+  // The payload is written through a raw pointer into a buffer sized for
+  // the worst case (every string fully escaped): one capacity check per
+  // token instead of one per append. 512 covers every fixed part: member
+  // names, punctuation, three 20-digit numbers, jti and both digests.
+  std::size_t bound = 512 + (extra ? extra->fragment.size() : 0);
+  for (const auto& s : strings)
+    if (s.v->has_value()) bound += detail::json_string_max_size((*s.v)->size());
+  if (out.size() < bound) out.resize(bound);
+  char* const begin = out.data();
+  char* p = begin;
+  auto put = [&p](std::string_view text) {
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+  };
+  auto put_str = [&p](std::string_view text) { p = detail::write_json_string(p, text); };
+
+  put("{\"iss\":");
+  put_str(c.iss);
+  if (c.aud) {
+    put(",\"aud\":");
+    put_str(*c.aud);
+  }
+  // nbf = iat: the number is formatted once.
+  char now_text[24];
+  const std::string_view now_str(
+      now_text,
+      static_cast<std::size_t>(std::to_chars(now_text, now_text + sizeof now_text, now).ptr -
+                               now_text));
+  put(",\"iat\":");
+  put(now_str);
+  put(",\"nbf\":");
+  put(now_str);
+  put(",\"exp\":");
+  p = std::to_chars(p, p + 24, now + c.ttl).ptr;
+  put(",\"jti\":\"");
+  base64url_encode_to(jti, sizeof jti, p);
+  p += base64url_encoded_size(kJtiBytes);
+  *p++ = '"';
+  if (c.sub) {
+    put(",\"sub\":");
+    put_str(*c.sub);
+  }
+  if (c.consumer_id || c.consumer_username || c.consumer_custom_id) {
+    put(",\"consumer\":{");
+    bool first = true;
+    auto member = [&](std::string_view name, const std::optional<std::string_view>& v) {
+      if (!v) return;
+      if (!first) *p++ = ',';
+      first = false;
+      put(name);
+      put_str(*v);
+    };
+    member("\"id\":", c.consumer_id);
+    member("\"username\":", c.consumer_username);
+    member("\"custom_id\":", c.consumer_custom_id);
+    *p++ = '}';
+  }
+  if (c.credential_id) {
+    put(",\"credential\":{\"id\":");
+    put_str(*c.credential_id);
+    *p++ = '}';
+  }
+  if (c.htm) {
+    put(",\"htm\":");
+    put_str(*c.htm);
+  }
+  if (c.htu) {
+    put(",\"htu\":");
+    put_str(*c.htu);
+  }
+  if (c.query) {
+    put(",\"query_sha256\":\"");
+    put(std::string_view(query_b64, sizeof query_b64));
+    *p++ = '"';
   }
   if (c.body_sha256) {
-    out.append(",\"body_sha256\":\"");
-    out.append(*c.body_sha256);
-    out.push_back('"');
+    put(",\"body_sha256\":\"");
+    put(*c.body_sha256);
+    *p++ = '"';
   }
-  if (extra) out.append(extra->fragment);
-  out.push_back('}');
-  return {};
+  if (extra) put(extra->fragment);
+  *p++ = '}';
+  return static_cast<std::size_t>(p - begin);
 }
 
 Result<std::size_t> Signer::Impl::finish(std::string_view payload, char* out,
@@ -363,16 +380,19 @@ Result<std::size_t> Signer::sign_to(const Claims& claims, char* out, std::size_t
   if (!impl_) return make_error(Status::invalid_argument, "signer was moved from");
   if (out == nullptr && cap != 0) return make_error(Status::invalid_argument, "NULL output buffer");
   std::string& buf = claims_buffer();
-  if (auto r = impl_->render(claims, buf); !r) return std::move(r).error();
-  return impl_->finish(buf, out, cap);
+  auto len = impl_->render(claims, buf);
+  if (!len) return std::move(len).error();
+  return impl_->finish(std::string_view(buf.data(), len.value()), out, cap);
 }
 
 Result<std::string> Signer::sign(const Claims& claims) const {
   if (!impl_) return make_error(Status::invalid_argument, "signer was moved from");
   std::string& buf = claims_buffer();
-  if (auto r = impl_->render(claims, buf); !r) return std::move(r).error();
-  std::string token(impl_->token_size(buf.size()), '\0');
-  auto n = impl_->finish(buf, token.data(), token.size());
+  auto len = impl_->render(claims, buf);
+  if (!len) return std::move(len).error();
+  const std::string_view payload(buf.data(), len.value());
+  std::string token(impl_->token_size(payload.size()), '\0');
+  auto n = impl_->finish(payload, token.data(), token.size());
   if (!n) return std::move(n).error();
   token.resize(n.value());
   return token;
