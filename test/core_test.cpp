@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -257,6 +258,24 @@ TEST(Es256Cpp, SignatureSizeAndRoundTrip) {
   auto r = v.verify(token.value(), o);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r.value().alg, Algorithm::ES256);
+}
+
+TEST(Es256Cpp, SameInputGivesFreshSignaturesThatAllVerify) {
+  // ECDSA needs a fresh nonce per signature; a repeated one leaks the key.
+  auto key = Key::private_from_pem(Algorithm::ES256, read_key("ec256.pem"));
+  ASSERT_TRUE(key.ok());
+  Verifier v;
+  ASSERT_TRUE(v.add_key(Algorithm::ES256, read_key("ec256.pub.pem")).ok());
+  VerifyOptions o;
+  o.now = 1700000000;
+  std::set<std::string> sigs;
+  for (int i = 0; i < 8; ++i) {
+    auto t = sign_compact(key.value(), R"({"alg":"ES256"})", R"({"exp":1700000060})");
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(v.verify(t.value(), o).ok());
+    sigs.insert(ujwt_test::split_token(t.value())[2]);
+  }
+  EXPECT_EQ(sigs.size(), 8u);
 }
 
 // ---- Signer / Verifier C++ API ---------------------------------------------
