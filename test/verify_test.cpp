@@ -897,3 +897,24 @@ TEST(Keys, ErrorMessagesNeverQuoteKeyMaterial) {
     EXPECT_EQ(m.find("SECRET"), std::string::npos) << m;
   }
 }
+
+TEST(Rotation, KeyWithoutKidAcceptsTokensWithAnyKid) {
+  // A service that pins one key (no kid) must accept the gateway's tokens
+  // even when the gateway labels them with a key_id; a key that *has* a kid
+  // still only matches that kid. (The core documents this in verifier.hpp;
+  // the CLI's single `--key` relies on it.)
+  VerifierPtr plain = verifier_with("HS256", kSecret);
+  SignerPtr labeled = make_signer("HS256", kSecret, std::string("gw-2024"));
+  EXPECT_VALID(verify(plain.get(), sign_ok(labeled.get())));
+
+  VerifierPtr mixed = make_verifier();
+  ASSERT_EQ(add_key(mixed.get(), "ES256", read_key("ec256.pub.pem"), std::string("a")), UJWT_OK);
+  ASSERT_EQ(add_key(mixed.get(), "ES256", read_key("ec256_b.pub.pem")), UJWT_OK);
+  SignerPtr b_as_z = make_signer("ES256", read_key("ec256_b.pem"), std::string("z"));
+  EXPECT_VALID(verify(mixed.get(), sign_ok(b_as_z.get())));
+  SignerPtr a_as_z = make_signer("ES256", read_key("ec256.pem"), std::string("z"));
+  EXPECT_REJECTED(verify(mixed.get(), sign_ok(a_as_z.get())), UJWT_REASON_BAD_SIGNATURE);
+  // The kid "a" pins key a even though the kid-less key b is also ES256.
+  SignerPtr b_as_a = make_signer("ES256", read_key("ec256_b.pem"), std::string("a"));
+  EXPECT_REJECTED(verify(mixed.get(), sign_ok(b_as_a.get())), UJWT_REASON_BAD_SIGNATURE);
+}
