@@ -120,6 +120,8 @@ describe("hardening: hostile requests through dev/gateway", function()
     assert.equal(413, r.status)
     assert.is_true(r.elapsed_s < 5)
     assert.equal(before, echo_count())
+    assert.truthy(group:log("gateway"):find(
+      "request body of 2147483648 bytes exceeds max_body_size 1048576", 1, true))
   end)
 
   it("a body shorter than its Content-Length, then a closed connection: nothing is proxied", function()
