@@ -197,10 +197,13 @@ UJWT_API void ujwt_verifier_free(ujwt_verifier *v); /* NULL is fine */
  * Add one key, usable with exactly `alg`. key: HS* secret bytes; otherwise
  * a PEM public key (SubjectPublicKeyInfo) or a PEM private key (its public
  * half is used). kid optional: a token whose header has a kid is checked
- * only against the key with that kid (none: UJWT_REASON_UNKNOWN_KID); a
- * token without kid is tried against every key registered for its alg.
- * Several keys at once make rotation possible. Adding a second key with
- * the same kid is UJWT_ERR_INVALID_ARGUMENT.
+ * against the key registered with that kid; when no key has it, against
+ * the keys registered without a kid for its alg (so a single kid-less key
+ * verifies a gateway that sets key_id), and when there are none either the
+ * reason is UJWT_REASON_UNKNOWN_KID. A token without kid is tried against
+ * every key registered for its alg. Several keys at once make rotation
+ * possible. Adding a second key with the same kid is
+ * UJWT_ERR_INVALID_ARGUMENT.
  */
 UJWT_API int ujwt_verifier_add_key(ujwt_verifier *v, const char *alg,
                                    size_t alg_len, const uint8_t *key,
