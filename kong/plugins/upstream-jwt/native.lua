@@ -210,8 +210,14 @@ local function grow(needed)
   out_cap = cap
 end
 
+-- Hot functions below never end in `return builtin(...)`: that is a tail
+-- call, and a trace started at the function's entry cannot return through a
+-- builtin to the caller's frame ("leaving loop in root trace"), so LuaJIT
+-- aborts, blacklists the function and interprets it on every request.
+-- Binding the result to a local first keeps these calls compiled.
 local function as_bytes(s)
-  return ffi_cast(u8ptr, s)
+  local p = ffi_cast(u8ptr, s)
+  return p
 end
 
 local _M = { _VERSION = "0.1.0", library_path = lib_path }
@@ -237,7 +243,8 @@ function _M.sha256_b64(data)
   if rc ~= UJWT_OK then
     return nil, error_message()
   end
-  return ffi_str(b64_buf, len_buf[0])
+  local digest = ffi_str(b64_buf, len_buf[0])
+  return digest
 end
 
 local Digest = {}
@@ -306,7 +313,8 @@ function Digest:final()
   if lib.ujwt_digest_final(self.h, b64_buf, SHA256_B64_LEN + 1, len_buf, err_buf) ~= UJWT_OK then
     return nil, error_message()
   end
-  return ffi_str(b64_buf, len_buf[0])
+  local digest = ffi_str(b64_buf, len_buf[0])
+  return digest
 end
 
 function Digest:reset()
@@ -432,17 +440,22 @@ function Signer:sign(claims)
   c.now = now
   c.ttl = ttl
 
-  for _ = 1, 2 do
-    local rc = lib.ujwt_sign(self.h, claims_buf, out_buf, out_cap, len_buf, err_buf)
-    if rc == UJWT_OK then
-      return ffi_str(out_buf, len_buf[0])
-    end
-    if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
-      return nil, error_message()
-    end
+  -- One retry, written out rather than looped: this runs once per request,
+  -- and a loop left on its first pass is a trace the JIT aborts ("leaving
+  -- loop in root trace") and then blacklists, so every call was interpreted.
+  local rc = lib.ujwt_sign(self.h, claims_buf, out_buf, out_cap, len_buf, err_buf)
+  if rc == UJWT_ERR_BUFFER_TOO_SMALL then
     grow(tonumber(len_buf[0]))
+    rc = lib.ujwt_sign(self.h, claims_buf, out_buf, out_cap, len_buf, err_buf)
+    if rc == UJWT_ERR_BUFFER_TOO_SMALL then
+      return nil, "token buffer could not be sized"
+    end
   end
-  return nil, "token buffer could not be sized"
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  local token = ffi_str(out_buf, len_buf[0])
+  return token
 end
 
 -------------------------------------------------------------------------------
@@ -533,21 +546,24 @@ function Verifier:verify(token, opts)
   local rc_cache = opts.replay_cache
   o.replay_cache = rc_cache and rc_cache.h or nil
 
-  for _ = 1, 2 do
-    local rc = lib.ujwt_verify(self.h, token, #token, vopts_buf, out_buf, out_cap,
-                               len_buf, err_buf)
-    if rc == UJWT_OK then
-      return ffi_str(out_buf, len_buf[0])
-    end
-    if rc == UJWT_ERR_TOKEN_INVALID then
-      return nil, ffi_str(lib.ujwt_reason_name(err_buf[0].reason)), error_message()
-    end
-    if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
-      return nil, ffi_str(lib.ujwt_status_name(rc)), error_message()
-    end
+  -- Straight-line retry for the same reason as in Signer:sign.
+  local rc = lib.ujwt_verify(self.h, token, #token, vopts_buf, out_buf, out_cap,
+                             len_buf, err_buf)
+  if rc == UJWT_ERR_BUFFER_TOO_SMALL then
     grow(tonumber(len_buf[0]))
+    rc = lib.ujwt_verify(self.h, token, #token, vopts_buf, out_buf, out_cap, len_buf, err_buf)
+    if rc == UJWT_ERR_BUFFER_TOO_SMALL then
+      return nil, "internal", "claims buffer could not be sized"
+    end
   end
-  return nil, "internal", "claims buffer could not be sized"
+  if rc == UJWT_OK then
+    local claims_json = ffi_str(out_buf, len_buf[0])
+    return claims_json
+  end
+  if rc == UJWT_ERR_TOKEN_INVALID then
+    return nil, ffi_str(lib.ujwt_reason_name(err_buf[0].reason)), error_message()
+  end
+  return nil, ffi_str(lib.ujwt_status_name(rc)), error_message()
 end
 
 -------------------------------------------------------------------------------
@@ -562,7 +578,8 @@ function _M.jwks_from_pem(pem, kid, alg)
     local rc = lib.ujwt_jwks_from_pem(as_bytes(pem), #pem, kid, kid and #kid or 0,
                                       alg, alg and #alg or 0, out_buf, out_cap, len_buf, err_buf)
     if rc == UJWT_OK then
-      return ffi_str(out_buf, len_buf[0])
+      local jwks = ffi_str(out_buf, len_buf[0])
+      return jwks
     end
     if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
       return nil, error_message()
