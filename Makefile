@@ -15,7 +15,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
   luajit2 luarocks lua-busted lua-cjson lua-yaml lua-resty-core lua-resty-lrucache \
   nginx-light libnginx-mod-http-lua \
   python3 python3-jwt python3-cryptography python3-yaml \
-  nodejs npm wrk hyperfine curl procps openssl
+  nodejs npm wrk hyperfine curl procps openssl gnuplot-nox util-linux
 
 .PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
   fuzz-build fuzz-ci asan-lua test-hardening hardening-long
@@ -62,6 +62,13 @@ test-e2e: build
 demo: deps build
 	dev/demo
 
+# Every benchmark of issue 5 in one run (~8 min): C++ core vs the OpenSSL
+# floor, per-request allocations, the plugin's FFI path vs Lua-only signers in
+# nginx, the gateway under wrk, peak RSS on a 200 MB body. Writes
+# BENCHMARKS.md and bench/sign_cost.png (own build dir: build-bench/).
+bench: deps
+	bench/run
+
 # AddressSanitizer + UndefinedBehaviorSanitizer build of everything, and its tests.
 asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DUPSTREAM_JWT_SANITIZE=ON
@@ -105,4 +112,4 @@ hardening-long: build asan
 	  UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so spec/hardening/run
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench
