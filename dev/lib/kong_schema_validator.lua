@@ -777,6 +777,331 @@ function M.errors_to_string(errs)
 end
 
 -------------------------------------------------------------------------------
+-- The schema itself, as Kong's MetaSubSchema checks it when it loads a plugin
+-- (kong/db/schema/metaschema.lua, kong/db/schema/plugin_loader.lua). Kong
+-- refuses to start with a plugin whose schema has an attribute it does not
+-- know (a typo such as `defualt`), an attribute on a type that cannot carry
+-- it, a description outside 10..500 characters, a default its own field
+-- rejects or an entity check it has no checker for; without these rules a
+-- schema could pass every spec here and still keep Kong from starting.
+-------------------------------------------------------------------------------
+
+local VALID_TYPES = {
+  array = true, set = true, string = true, number = true, boolean = true,
+  integer = true, foreign = true, map = true, record = true, ["function"] = true,
+  json = true,
+}
+
+local function is_bool(v) return type(v) == "boolean" end
+local function is_str(v) return type(v) == "string" end
+local function is_int(v) return type(v) == "number" and v == floor(v) end
+local function is_fn(v) return type(v) == "function" end
+
+local function is_list_of(pred)
+  return function(v)
+    if not is_sequence(v) then return false end
+    for _, x in ipairs(v) do
+      if not pred(x) then return false end
+    end
+    return true
+  end
+end
+local is_str_list = is_list_of(is_str)
+
+local function is_match_list(v)
+  return is_list_of(function(m)
+    if type(m) ~= "table" or not is_str(m.pattern) then return false end
+    for k, x in pairs(m) do
+      if k ~= "pattern" and not (k == "err" and is_str(x)) then return false end
+    end
+    return true
+  end)(v)
+end
+
+local function any() return true end
+
+-- Attribute -> check of its value (nil: no check beyond being known).
+local FIELD_ATTRIBUTES = {
+  type = is_str, required = is_bool, reference = is_str,
+  description = function(v)
+    return is_str(v) and #v >= 10 and #v <= 500, "a string of 10 to 500 characters"
+  end,
+  examples = function(v) return is_sequence(v) end,
+  auto = is_bool, unique = is_bool, unique_across_ws = is_bool,
+  on_delete = function(v) return v == "restrict" or v == "cascade" or v == "null" end,
+  default = any, abstract = is_bool, generate_admin_api = is_bool, immutable = is_bool,
+  err = is_str, encrypted = is_bool, referenceable = is_bool,
+  json_schema = function(v) return type(v) == "table" end,
+  -- validators
+  between = function(v)
+    return is_sequence(v) and #v == 2 and type(v[1]) == "number" and type(v[2]) == "number"
+  end,
+  eq = any, ne = any, gt = function(v) return type(v) == "number" end,
+  len_eq = is_int, len_min = is_int, len_max = is_int,
+  match = is_str, not_match = is_str, starts_with = is_str,
+  match_all = is_match_list, match_none = is_match_list,
+  match_any = function(v)
+    return type(v) == "table" and is_str_list(v.patterns) and (v.err == nil or is_str(v.err))
+  end,
+  one_of = function(v) return is_sequence(v) end,
+  not_one_of = function(v) return is_sequence(v) end,
+  contains = any, is_regex = is_bool, timestamp = is_bool, uuid = is_bool,
+  custom_validator = is_fn,
+  mutually_exclusive_subsets = is_list_of(is_str_list),
+  -- nested definitions, checked recursively
+  elements = function(v) return type(v) == "table" end,
+  keys = function(v) return type(v) == "table" end,
+  values = function(v) return type(v) == "table" end,
+  fields = function(v) return is_sequence(v) end,
+  entity_checks = function(v) return is_sequence(v) end,
+  shorthand_fields = function(v) return is_sequence(v) end,
+}
+
+-- Attributes Kong only allows on some types (metaschema `attribute_types`).
+local ATTRIBUTE_TYPES = {
+  between = { integer = true, number = true },
+  len_eq = { array = true, set = true, string = true, map = true },
+  match = { string = true },
+  one_of = { string = true, number = true, integer = true },
+  contains = { array = true, set = true },
+  is_regex = { string = true },
+  timestamp = { number = true, integer = true },
+  uuid = { string = true },
+  unique = { string = true, number = true, integer = true, foreign = true },
+  unique_across_ws = { string = true, number = true, integer = true, foreign = true },
+  abstract = { string = true, number = true, integer = true, record = true, array = true,
+               set = true, map = true },
+  json_schema = { json = true },
+}
+
+local REQUIRED_ATTRIBUTES = {
+  array = { "elements" }, set = { "elements" }, map = { "keys", "values" },
+  record = { "fields" }, json = { "json_schema" },
+}
+
+-- Entity checker -> allowed argument shape.
+local CONDITIONAL_MATCH = function(v) return type(v) == "table" end
+local ENTITY_CHECKS = {
+  at_least_one_of = is_str_list,
+  only_one_of = is_str_list,
+  distinct = is_str_list,
+  mutually_required = is_str_list,
+  mutually_exclusive = is_str_list,
+  conditional = {
+    if_field = is_str, if_match = CONDITIONAL_MATCH, then_field = is_str,
+    then_match = CONDITIONAL_MATCH, then_err = is_str,
+  },
+  conditional_at_least_one_of = {
+    if_field = is_str, if_match = CONDITIONAL_MATCH, then_at_least_one_of = is_str_list,
+    then_err = is_str, else_match = CONDITIONAL_MATCH, else_then_at_least_one_of = is_str_list,
+    else_then_err = is_str,
+  },
+  custom_entity_check = {
+    field_sources = is_str_list, fn = is_fn,
+    run_with_missing_fields = is_bool, run_with_invalid_fields = is_bool,
+  },
+  mutually_exclusive_sets = { set1 = is_str_list, set2 = is_str_list },
+}
+
+-- Fields of Kong's `plugins` entity: a plugin schema may only specialise
+-- these (Entity.new_subschema: "cannot create a new field").
+local PLUGIN_ENTITY_FIELDS = {
+  id = true, name = true, created_at = true, updated_at = true, route = true,
+  service = true, consumer = true, consumer_group = true, config = true,
+  protocols = true, enabled = true, tags = true, instance_name = true, ordering = true,
+}
+
+local SUBSCHEMA_KEYS = {
+  name = true, fields = true, entity_checks = true, shorthand_fields = true,
+  transformations = true, check = true,
+}
+
+local check_field_def
+
+local function check_field_list(fields, path, errs)
+  if not is_sequence(fields) then
+    errs[#errs + 1] = path .. ": 'fields' must be an array"
+    return
+  end
+  for i, item in ipairs(fields) do
+    local name, def = next(item)
+    if type(item) ~= "table" or name == nil or next(item, name) ~= nil or type(name) ~= "string" then
+      errs[#errs + 1] = ("%s: fields[%d] must be a table with exactly one field name"):format(path, i)
+    elseif type(def) ~= "table" then
+      errs[#errs + 1] = ("%s.%s: must be a table"):format(path, name)
+    else
+      check_field_def(def, path == "" and name or (path .. "." .. name), errs)
+    end
+  end
+end
+
+local function field_exists(record, name)
+  local dot = find(name, ".", 1, true)
+  for _, item in ipairs(record.fields or {}) do
+    local k, def = next(item)
+    if k == (dot and sub(name, 1, dot - 1) or name) then
+      if not dot or def.type == "foreign" then
+        return true
+      end
+      return type(def) == "table" and def.fields ~= nil and field_exists(def, sub(name, dot + 1))
+    end
+  end
+  return false
+end
+
+local function check_entity_checks(record, checks, path, errs)
+  for i, check in ipairs(checks) do
+    local name, arg = next(check)
+    local where = ("%s: entity_checks[%d]"):format(path, i)
+    local shape = name and ENTITY_CHECKS[name]
+    if not shape then
+      errs[#errs + 1] = ("%s: unknown entity check '%s'"):format(where, tostring(name))
+    elseif next(check, name) ~= nil then
+      errs[#errs + 1] = where .. ": must name exactly one entity check"
+    elseif type(shape) == "function" then
+      if not shape(arg) then
+        errs[#errs + 1] = ("%s: %s expects an array of field names"):format(where, name)
+      end
+    elseif type(arg) ~= "table" then
+      errs[#errs + 1] = ("%s: %s expects a table"):format(where, name)
+    else
+      for k, v in pairs(arg) do
+        local ok = shape[k]
+        if not ok then
+          errs[#errs + 1] = ("%s: %s: unknown field '%s'"):format(where, name, tostring(k))
+        elseif not ok(v) then
+          errs[#errs + 1] = ("%s: %s: invalid value for '%s'"):format(where, name, k)
+        end
+      end
+    end
+    -- Kong looks every named field up in the schema and fails with a Lua
+    -- error at validation time when it is not there.
+    if shape and type(arg) == "table" then
+      local names = {}
+      if type(shape) == "function" then
+        names = arg
+      else
+        for _, key in ipairs({ "if_field", "then_field" }) do
+          if is_str(arg[key]) then names[#names + 1] = arg[key] end
+        end
+        for _, key in ipairs({ "field_sources", "then_at_least_one_of",
+                               "else_then_at_least_one_of", "set1", "set2" }) do
+          for _, n in ipairs(type(arg[key]) == "table" and arg[key] or {}) do
+            names[#names + 1] = n
+          end
+        end
+      end
+      for _, n in ipairs(names) do
+        if is_str(n) and not field_exists(record, n) then
+          errs[#errs + 1] = ("%s: %s names '%s', which is not a field"):format(where, name, n)
+        end
+      end
+    end
+  end
+end
+
+check_field_def = function(def, path, errs)
+  local t = def.type
+  if t == nil then
+    errs[#errs + 1] = path .. ": missing type declaration"
+    return
+  end
+  if not VALID_TYPES[t] then
+    errs[#errs + 1] = ("%s: unknown type '%s'"):format(path, tostring(t))
+    return
+  end
+  for attr, v in pairs(def) do
+    local check = FIELD_ATTRIBUTES[attr]
+    if not check then
+      errs[#errs + 1] = ("%s: unknown field attribute '%s'"):format(path, tostring(attr))
+    else
+      local ok, want = check(v)
+      if not ok then
+        errs[#errs + 1] = ("%s: invalid '%s'%s"):format(path, attr, want and (" (expected " .. want .. ")") or "")
+      end
+      if ATTRIBUTE_TYPES[attr] and not ATTRIBUTE_TYPES[attr][t] then
+        errs[#errs + 1] = ("%s: field of type '%s' cannot have attribute '%s'"):format(path, t, attr)
+      end
+    end
+  end
+  for _, req in ipairs(REQUIRED_ATTRIBUTES[t] or {}) do
+    if def[req] == nil and not (t == "record" and def.abstract) then
+      errs[#errs + 1] = ("%s: field of type '%s' must declare '%s'"):format(path, t, req)
+    end
+  end
+  for _, nested in ipairs({ "elements", "keys", "values" }) do
+    if type(def[nested]) == "table" then
+      check_field_def(def[nested], path .. "." .. nested, errs)
+    end
+  end
+  if is_sequence(def.fields) then
+    check_field_list(def.fields, path, errs)
+  end
+  if is_sequence(def.entity_checks) and def.fields then
+    check_entity_checks(def, def.entity_checks, path, errs)
+  end
+  -- `default` is checked against the field it belongs to (type "self").
+  if def.default ~= nil and #errs == 0 then
+    local ok, err = validate_value(def, def.default)
+    if not ok then
+      errs[#errs + 1] = ("%s: default is invalid: %s"):format(path,
+        type(err) == "table" and M.errors_to_string(err) or tostring(err))
+    end
+  end
+end
+
+local meta_cache = setmetatable({}, { __mode = "k" })
+
+--- Checks a plugin schema the way Kong does before loading the plugin.
+-- @return true | nil, message (every problem, "; "-separated)
+function M.check_schema(schema)
+  if type(schema) ~= "table" then
+    return nil, "expected a schema table"
+  end
+  local cached = meta_cache[schema]
+  if cached ~= nil then
+    if cached == true then return true end
+    return nil, cached
+  end
+  local errs = {}
+  for k in pairs(schema) do
+    if not SUBSCHEMA_KEYS[k] then
+      errs[#errs + 1] = ("unknown schema attribute '%s'"):format(tostring(k))
+    end
+  end
+  if not is_str(schema.name) then
+    errs[#errs + 1] = "name: required field missing"
+  end
+  if schema.fields == nil then
+    errs[#errs + 1] = "fields: 'fields' must be a table"
+  else
+    check_field_list(schema.fields, "", errs)
+    for _, item in ipairs(is_sequence(schema.fields) and schema.fields or {}) do
+      local name = type(item) == "table" and next(item)
+      if is_str(name) and not PLUGIN_ENTITY_FIELDS[name] then
+        errs[#errs + 1] = ("%s: a plugin schema cannot create a new field"):format(name)
+      end
+    end
+  end
+  if schema.entity_checks ~= nil then
+    if is_sequence(schema.entity_checks) then
+      check_entity_checks(schema, schema.entity_checks, "@entity", errs)
+    else
+      errs[#errs + 1] = "entity_checks: expected an array"
+    end
+  end
+  if schema.check ~= nil and not is_fn(schema.check) then
+    errs[#errs + 1] = "check: expected a function"
+  end
+  local msg = #errs > 0 and concat(errs, "; ") or nil
+  meta_cache[schema] = msg or true
+  if msg then
+    return nil, msg
+  end
+  return true
+end
+
+-------------------------------------------------------------------------------
 -- Entry point
 -------------------------------------------------------------------------------
 
@@ -796,6 +1121,11 @@ end
 function M.validate(schema, config)
   if type(schema) ~= "table" then
     return nil, { ["@entity"] = { "expected a schema table" } }, "expected a schema table"
+  end
+  local meta_ok, meta_err = M.check_schema(schema)
+  if not meta_ok then
+    local msg = "schema refused by Kong's metaschema: " .. meta_err
+    return nil, { ["@entity"] = { msg } }, msg
   end
   local record = find_config_field(schema)
   if not record or record.type ~= "record" then

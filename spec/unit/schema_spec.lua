@@ -214,7 +214,7 @@ describe("kong_schema_validator", function()
   end)
 
   it("implements only_one_of, mutually_required, gt, len_min and one_of", function()
-    local s = { fields = { { config = { type = "record", fields = {
+    local s = { name = "t2", fields = { { config = { type = "record", fields = {
       { a = { type = "string" } }, { b = { type = "string" } },
       { n = { type = "number", gt = 0 } },
       { l = { type = "array", elements = { type = "string", one_of = { "x", "y" } }, len_min = 1 } },
