@@ -97,14 +97,16 @@ function H.digest(s)
 end
 
 -- ---- ports -------------------------------------------------------------------
--- Consecutive free loopback ports from 18000-18999, starting at a random
--- offset, so two runs of the suite on one machine rarely collide; blocks
--- handed out earlier in this run are never reused.
-local PORT_PROBE = [[import random, socket, sys
+-- Consecutive free loopback ports from 18000-18999 (E2E_PORT_RANGE=LO-HI
+-- moves it, for machines where that range belongs to someone else), starting
+-- at a random offset, so two runs of the suite on one machine rarely collide;
+-- blocks handed out earlier in this run are never reused.
+local PORT_PROBE = [[import os, random, socket, sys
 n, taken = int(sys.argv[1]), set(map(int, sys.argv[2:]))
+lo, hi = map(int, (os.environ.get("E2E_PORT_RANGE") or "18000-18999").split("-"))
 rnd = random.SystemRandom()
 for _ in range(500):
-    base = rnd.randrange(18000, 19000 - n)
+    base = rnd.randrange(lo, hi + 1 - n)
     if taken & set(range(base, base + n)):
         continue
     socks = []
@@ -121,7 +123,7 @@ for _ in range(500):
     print(base)
     break
 else:
-    sys.exit("no block of %d free ports in 18000-18999" % n)
+    sys.exit("no block of %d free ports in %d-%d" % (n, lo, hi))
 ]]
 local taken = {}
 

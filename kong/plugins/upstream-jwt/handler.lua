@@ -60,6 +60,33 @@ local function is_str(v)
   return type(v) == "string" and v ~= ""
 end
 
+-- Kong runs nginx with `underscores_in_headers on`, so a client header
+-- spelled `X_Upstream_JWT` would travel beside ours, and CGI/WSGI-style
+-- servers fold both spellings into one name: a client could still hand the
+-- service a token of its own. nginx's $http_<name> matches a header whatever
+-- its case and '-'/'_' spelling, so once the exact name is cleared one
+-- variable read tells whether a look-alike is left; only then are the
+-- headers listed.
+local lookalike_vars = {}
+
+local function clear_token_headers(name)
+  kong.service.request.clear_header(name)
+  local var = lookalike_vars[name]
+  if not var then
+    var = "http_" .. name:lower():gsub("-", "_")
+    lookalike_vars[name] = var
+  end
+  if ngx.var[var] == nil then
+    return
+  end
+  local folded = sub(var, 6)
+  for raw in pairs(ngx.req.get_headers(0, true)) do
+    if raw:lower():gsub("-", "_") == folded then
+      kong.service.request.clear_header(raw)
+    end
+  end
+end
+
 local function fail(conf, status, log_msg, body)
   -- exit() stops the request, so the header never travels; clearing it as
   -- well keeps a client-supplied value out of any later phase's view.
@@ -287,6 +314,7 @@ function UpstreamJwtHandler:access(conf)
   if is_str(prefix) then
     token = prefix .. " " .. token
   end
+  clear_token_headers(conf.header)
   kong.service.request.set_header(conf.header, token)
 end
 
