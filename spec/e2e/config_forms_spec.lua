@@ -1,0 +1,130 @@
+-- dev/gateway reads the declarative forms `deck dump` and hand-written
+-- kong.yml files use besides the nested one: top-level routes naming their
+-- service, top-level plugins scoped with `service:`/`route:` (name or
+-- {name=}), top-level keyauth_credentials naming their consumer, route-level
+-- plugins and `enabled: false`. Each scope must end up on the requests Kong
+-- would apply it to.
+local H = require "spec.e2e.e2e_helpers"
+
+local P = {}
+local SECRET_A = "config-forms-secret-a-0123456789abcdef"
+local SECRET_B = "config-forms-secret-b-0123456789abcdef"
+
+local function config()
+  return ([[
+_format_version: "3.0"
+services:
+  - name: svc-a
+    url: http://127.0.0.1:%d/a
+  - name: svc-b
+    url: http://127.0.0.1:%d/b
+routes:
+  - name: ra
+    service: svc-a
+    paths: [/ra]
+  - name: ra-route-plugin
+    service: { name: svc-a }
+    paths: [/rp]
+    plugins:
+      - name: upstream-jwt
+        config: { secret: %s, issuer: route-level }
+  - name: ra-disabled
+    service: svc-a
+    paths: [/rd]
+  - name: rb
+    service: svc-b
+    paths: [/rb]
+consumers:
+  - username: carol
+    custom_id: c-1
+keyauth_credentials:
+  - key: carol-key
+    consumer: carol
+  - key: carol-key-2
+    consumer: { username: carol }
+plugins:
+  - name: upstream-jwt
+    service: svc-a
+    config: { secret: %s, issuer: service-a }
+  - name: upstream-jwt
+    route: { name: ra-disabled }
+    enabled: false
+    config: { secret: %s, issuer: disabled }
+  - name: key-auth
+    service: { name: svc-b }
+  - name: upstream-jwt
+    config: { secret: %s, issuer: global }
+]]):format(P.echo, P.echo, SECRET_A, SECRET_A, SECRET_A, SECRET_B)
+end
+
+describe("e2e: dev/gateway declarative config forms", function()
+  local dir, group
+
+  setup(function()
+    H.assign_ports(P, { "gateway", "echo" })
+    dir = H.tmpdir()
+    group = H.new_group(dir)
+    H.start_echo(group, "echo", P.echo)
+    H.start_gateway(group, "gateway", config(), P.gateway)
+  end)
+
+  teardown(function()
+    if group then
+      group:stop_all()
+    end
+    H.rmdir(dir)
+  end)
+
+  local function get(path, headers)
+    local res = H.request({ url = "http://127.0.0.1:" .. P.gateway .. path, headers = headers })
+    local token = res.json and res.json.headers and res.json.headers["x-upstream-jwt"]
+    return res, token and token[1]
+  end
+
+  local function verify(token, secret, iss, path)
+    local key = dir .. "/key-" .. iss
+    H.write(key, secret)
+    local ok, out = H.sh(H.root .. "/build/upstream-jwt verify --alg HS256 --key " .. H.q(key)
+                         .. " --iss " .. H.q(iss) .. " --method GET --path " .. H.q(path)
+                         .. " --query '' " .. H.q(token))
+    assert(ok, iss .. ": " .. out)
+    return require("cjson").decode(out)
+  end
+
+  it("a top-level route naming its service by name gets the service-scoped plugin", function()
+    local res, token = get("/ra/x")
+    assert.equal(200, res.status, res.body)
+    assert.equal("/a/x", res.json.target)
+    local c = verify(token, SECRET_A, "service-a", "/a/x")
+    assert.equal("svc-a", c.aud)
+  end)
+
+  it("a route-level plugin beats the service-level one", function()
+    local res, token = get("/rp/y")
+    assert.equal(200, res.status, res.body)
+    verify(token, SECRET_A, "route-level", "/a/y")
+  end)
+
+  it("a disabled route-level plugin leaves the service-level one in force", function()
+    local res, token = get("/rd/z")
+    assert.equal(200, res.status, res.body)
+    verify(token, SECRET_A, "service-a", "/a/z")
+  end)
+
+  it("top-level key-auth on {name=} service and top-level credentials naming the consumer", function()
+    local before = H.stats(P.echo).requests
+    local res = get("/rb/q")
+    assert.equal(401, res.status)
+    assert.equal(before, H.stats(P.echo).requests)
+    for _, key in ipairs({ "carol-key", "carol-key-2" }) do
+      local token
+      res, token = get("/rb/q", { apikey = key })
+      assert.equal(200, res.status, res.body)
+      local c = verify(token, SECRET_B, "global", "/b/q")
+      assert.equal("carol", c.consumer.username)
+      assert.equal("c-1", c.consumer.custom_id)
+      assert.equal(c.consumer.id, c.sub)
+      assert.is_string(c.credential.id)
+    end
+  end)
+end)
