@@ -1,7 +1,7 @@
 -- The stand-in validator must refuse a plugin schema wherever Kong's
 -- MetaSubSchema would (kong/db/schema/metaschema.lua): otherwise a schema can
 -- pass every spec and dev/gateway and still stop a real Kong from starting.
-require "spec.helpers.setup"
+local setup = require "spec.helpers.setup"
 local validator = require "kong_schema_validator"
 
 local function plugin_schema(config_fields, extra)
@@ -90,5 +90,34 @@ describe("Kong metaschema rules in the stand-in validator", function()
     s = plugin_schema({})
     s.name = nil
     refused(s, "name: required field missing")
+  end)
+
+  it("dev/gateway refuses to start with a plugin whose schema Kong would not load", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. "/kong/plugins/typo") == 0)
+    local function write(path, text)
+      local f = assert(io.open(dir .. "/" .. path, "w"))
+      f:write(text)
+      f:close()
+    end
+    write("kong/plugins/typo/schema.lua", [[return { name = "typo", fields = { { config = {
+      type = "record", fields = { { a = { type = "string", defualt = "x" } } } } } } }]])
+    write("kong/plugins/typo/handler.lua", [[return { PRIORITY = 1, VERSION = "0.1.0" }]])
+    write("kong.yml", [[
+_format_version: "3.0"
+services: [ { name: s, url: "http://127.0.0.1:9" } ]
+plugins: [ { name: typo } ]
+]])
+    local root = setup.root
+    local cmd = ("cd %s && LUA_PATH='%s/?.lua;%s/?.lua;%s/dev/lib/?.lua;;' luajit %s/dev/lib/gateway/compile.lua "
+                 .. "%s/kong.yml %s/out.json 2>&1; echo rc=$?"):format(root, dir, root, root, root, dir, dir)
+    local p = io.popen(cmd)
+    local out = p:read("*a")
+    p:close()
+    os.execute("rm -rf " .. dir)
+    assert.truthy(out:find("rc=1", 1, true), out)
+    assert.truthy(out:find("plugin 'typo': Kong would refuse to load kong.plugins.typo.schema: "
+                           .. "config.a: unknown field attribute 'defualt'", 1, true), out)
   end)
 end)

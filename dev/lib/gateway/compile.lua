@@ -290,6 +290,10 @@ local function load_plugin(name)
   if type(schema) ~= "table" then
     fail("plugin '%s': %s.schema did not return a table", name, base)
   end
+  local meta_ok, meta_err = require("kong_schema_validator").check_schema(schema)
+  if not meta_ok then
+    fail("plugin '%s': Kong would refuse to load %s.schema: %s", name, base, meta_err)
+  end
   return base, schema
 end
 
