@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "json_util.hpp"
 #include "sig_context.hpp"
 #include "test_util.hpp"
 #include "upstream_jwt/all.hpp"
@@ -59,6 +60,46 @@ TEST(Base64Url, EncoderMatchesOpenSslForEveryLengthAndByte) {
       std::string in(40, 'Q');
       in[pos] = static_cast<char>(v);
       ASSERT_EQ(base64url_encode(in), reference(in)) << "byte " << v << " at " << pos;
+    }
+  }
+}
+
+// JSON string writing has an SSE2 scan (16 bytes per step) and a scalar
+// tail: every escapable byte at every position of strings spanning several
+// steps must come out as the byte-at-a-time reference says.
+TEST(JsonString, EscapesEveryByteAtEveryPosition) {
+  auto reference = [](std::string_view in) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (unsigned char c : in) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  const unsigned char specials[] = {0x00, 0x01, 0x0a, 0x1f, '"', '\\', 0x20, 0x7f, 0x80, 0xff, 'a'};
+  char buf[6 * 80 + 2];
+  for (size_t n = 0; n <= 70; ++n) {
+    for (size_t pos = 0; pos < n; ++pos) {
+      for (unsigned char sp : specials) {
+        std::string in(n, 'x');
+        in[pos] = static_cast<char>(sp);
+        in[n - 1 - pos] = static_cast<char>(sp);  // a second hit further on
+        const char* end = upstream_jwt::detail::write_json_string(buf, in);
+        ASSERT_EQ(std::string(buf, static_cast<size_t>(end - buf)), reference(in)) << "n=" << n << " pos=" << pos
+                                                        << " byte=" << int(sp);
+        std::string appended;
+        upstream_jwt::detail::append_json_string(appended, in);
+        ASSERT_EQ(appended, reference(in));
+      }
     }
   }
 }
