@@ -25,6 +25,18 @@ struct ParamFree { void operator()(OSSL_PARAM* p) const noexcept { OSSL_PARAM_fr
 
 Error jwk_error(std::string msg) { return make_error(Status::key, "JWK: " + std::move(msg)); }
 
+// A member value quoted for a message: JWKS documents may come from a remote
+// endpoint, so the text is JSON-escaped (no CR/LF or NUL reaches a log line)
+// and bounded, cut on a UTF-8 boundary (nlohmann validated the UTF-8).
+std::string shown_value(std::string_view s) {
+  std::size_t n = s.size() > 64 ? 64 : s.size();
+  while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  std::string out;
+  detail::append_json_string(out, s.substr(0, n));
+  if (n < s.size()) out += "...";
+  return out;
+}
+
 Result<std::string> b64_member(const Json& jwk, const char* name) {
   auto it = jwk.find(name);
   if (it == jwk.end() || !it->is_string())
@@ -119,7 +131,7 @@ Result<JwkKey> one_jwk(const Json& jwk, std::optional<Algorithm> alg_arg) {
     auto parsed = parse_algorithm(a->get_ref<const std::string&>());
     if (!parsed)
       return make_error(Status::algorithm,
-                        "JWK: unsupported alg \"" + a->get_ref<const std::string&>() + "\"");
+                        "JWK: unsupported alg " + shown_value(a->get_ref<const std::string&>()));
     if (alg_arg && *alg_arg != *parsed)
       return jwk_error("\"alg\" " + a->get_ref<const std::string&>() +
                        " differs from the requested " + std::string(algorithm_name(*alg_arg)));
@@ -146,7 +158,7 @@ Result<JwkKey> one_jwk(const Json& jwk, std::optional<Algorithm> alg_arg) {
   Result<PkeyPtr> pkey = kty == "RSA"   ? rsa_from_jwk(jwk)
                          : kty == "EC"  ? ec_from_jwk(jwk)
                          : kty == "OKP" ? okp_from_jwk(jwk)
-                                        : Result<PkeyPtr>(jwk_error("unsupported kty \"" + kty + "\""));
+                                        : Result<PkeyPtr>(jwk_error("unsupported kty " + shown_value(kty)));
   if (!pkey) return std::move(pkey).error();
   auto key = Key::from_evp(*alg, pkey.value().get(), false);
   if (!key) return std::move(key).error();

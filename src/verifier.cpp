@@ -44,8 +44,12 @@ std::string shown(std::string_view s) {
   // a message can neither break a log line nor grow without limit.
   std::string out;
   if (!detail::utf8_valid(s)) return "(invalid UTF-8)";
-  detail::append_json_string(out, s.substr(0, 64));
-  if (s.size() > 64) out += "...";
+  std::size_t n = s.size() > 64 ? 64 : s.size();
+  // Cut on a character boundary: half a sequence would make the message
+  // itself invalid UTF-8 (and break a JSON or cjson encoder downstream).
+  while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  detail::append_json_string(out, s.substr(0, n));
+  if (s.size() > n) out += "...";
   return out;
 }
 
