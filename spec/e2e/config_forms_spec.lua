@@ -61,7 +61,7 @@ describe("e2e: dev/gateway declarative config forms", function()
   local dir, group
 
   setup(function()
-    H.assign_ports(P, { "gateway", "echo" })
+    H.assign_ports(P, { "gateway", "echo", "gateway_bad" })
     dir = H.tmpdir()
     group = H.new_group(dir)
     H.start_echo(group, "echo", P.echo)
@@ -125,6 +125,33 @@ describe("e2e: dev/gateway declarative config forms", function()
       assert.equal("c-1", c.consumer.custom_id)
       assert.equal(c.consumer.id, c.sub)
       assert.is_string(c.credential.id)
+    end
+  end)
+
+  it("refuses to start a plugin Kong would not load (PRIORITY not an integer, VERSION not x.y.z)", function()
+    local cases = {
+      { handler = [[return { PRIORITY = 10, VERSION = "1.0" }]],
+        err = 'Plugin "badplug" cannot be loaded because its VERSION field does not follow the "x.y.z" format, got: "1.0"' },
+      { handler = [[return { PRIORITY = "10", VERSION = "1.0.0" }]],
+        err = 'Plugin "badplug" cannot be loaded because its PRIORITY field is not a valid integer number, got: "10"' },
+      { handler = [[return { PRIORITY = 1.5, VERSION = "1.0.0" }]],
+        err = 'its PRIORITY field is not a valid integer number, got: "1.5"' },
+    }
+    local plugdir = dir .. "/plugins/kong/plugins/badplug"
+    assert(H.sh("mkdir -p " .. H.q(plugdir)))
+    H.write(plugdir .. "/schema.lua", [[return { name = "badplug", fields = {
+      { config = { type = "record", fields = {} } } } }]])
+    local cfg = H.write(dir .. "/badplug.yml", ([[
+_format_version: "3.0"
+services: [ { name: s, url: "http://127.0.0.1:%d" } ]
+plugins: [ { name: badplug } ]
+]]):format(P.echo))
+    for _, case in ipairs(cases) do
+      H.write(plugdir .. "/handler.lua", case.handler)
+      local ok, out = H.sh("KONG_LUA_PACKAGE_PATH=" .. H.q(dir .. "/plugins/?.lua") .. " timeout 30 "
+                           .. H.root .. "/dev/gateway up " .. H.q(cfg) .. " --port " .. P.gateway_bad)
+      assert.is_falsy(ok, out)
+      assert.truthy(out:find(case.err, 1, true), out)
     end
   end)
 end)

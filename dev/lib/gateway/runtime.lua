@@ -39,6 +39,22 @@ local function set_path(tbl, path, value)
   tbl[path[#path]] = value
 end
 
+-- Kong refuses to start with a handler whose PRIORITY is not an integer or
+-- whose VERSION is not "x.y.z" (kong/db/dao/plugins.lua); so does the harness,
+-- with Kong's messages, or a plugin could run here and not load in Kong.
+local function check_handler(name, h)
+  local p = h.PRIORITY
+  if type(p) ~= "number" or p ~= p or p == math.huge or p == -math.huge or p ~= math.floor(p) then
+    error(('Plugin "%s" cannot be loaded because its PRIORITY field is not a valid integer '
+           .. 'number, got: "%s"'):format(name, tostring(p)), 0)
+  end
+  local v = h.VERSION
+  if type(v) ~= "string" or not v:match("^%d+%.%d+%.%d+$") then
+    error(('Plugin "%s" cannot be loaded because its VERSION field does not follow the '
+           .. '"x.y.z" format, got: "%s"'):format(name, tostring(v)), 0)
+  end
+end
+
 function M.init(compiled_path)
   store.load(compiled_path)
   _G.kong = require "gateway.pdk"
@@ -50,6 +66,7 @@ function M.init(compiled_path)
       if type(h) ~= "table" then
         error("plugin '" .. p.name .. "': handler did not return a table")
       end
+      check_handler(p.name, h)
       handlers[p.module] = h
     end
   end
