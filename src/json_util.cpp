@@ -17,8 +17,15 @@ bool utf8_valid(std::string_view s) noexcept {
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
-    // Claims are almost always ASCII: skip 8 bytes at a time while no byte
-    // has its high bit set.
+    // Claims are almost always ASCII: skip 16 (SSE2), then 8 bytes at a
+    // time while no byte has its high bit set.
+#if defined(__SSE2__)
+    while (n - i >= 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      if (_mm_movemask_epi8(x) != 0) break;
+      i += 16;
+    }
+#endif
     while (n - i >= 8) {
       std::uint64_t w;
       std::memcpy(&w, p + i, 8);

@@ -104,6 +104,26 @@ TEST(JsonString, EscapesEveryByteAtEveryPosition) {
   }
 }
 
+// utf8_valid skips ASCII 16 and 8 bytes at a time: a bad or good sequence at
+// any offset of a longer ASCII string must still be judged byte by byte.
+TEST(Utf8, VerdictDoesNotDependOnPosition) {
+  const std::string bad[] = {"\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+                             "\xff"};
+  const std::string good[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x7f"};
+  for (size_t pos = 0; pos <= 40; ++pos) {
+    for (size_t tail = 0; tail <= 20; tail += 5) {
+      for (const auto& b : bad) {
+        const std::string s = std::string(pos, 'a') + b + std::string(tail, 'z');
+        EXPECT_FALSE(upstream_jwt::detail::utf8_valid(s)) << "pos=" << pos << " tail=" << tail;
+      }
+      for (const auto& g : good) {
+        const std::string s = std::string(pos, 'a') + g + std::string(tail, 'z');
+        EXPECT_TRUE(upstream_jwt::detail::utf8_valid(s)) << "pos=" << pos << " tail=" << tail;
+      }
+    }
+  }
+}
+
 TEST(Base64Url, DecodesCanonicalInput) {
   EXPECT_EQ(base64url_decode(""), std::optional<std::string>(""));
   EXPECT_EQ(base64url_decode("Zm9vYmE"), std::optional<std::string>("fooba"));
