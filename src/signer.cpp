@@ -26,6 +26,10 @@ using detail::SigContext;
 namespace {
 
 constexpr std::int64_t kMaxTtl = 86400;
+// 9999-12-31T23:59:59Z. Verifiers (ours, PyJWT, jose) compare NumericDates as
+// IEEE doubles, exact only below 2^53: past that, exp = now + 60 can round to
+// <= now and a fresh token is refused as expired (found by c_abi_fuzz).
+constexpr std::int64_t kMaxNow = 253402300799;
 constexpr std::size_t kJtiBytes = 16;
 
 // Names extra claims may not take: everything the signer itself emits.
@@ -184,8 +188,8 @@ Result<std::size_t> Signer::Impl::render(const Claims& c, std::string& out) cons
   std::int64_t now = c.now;
   if (now < 0) return make_error(Status::invalid_argument, "now must not be negative");
   if (now == 0) now = static_cast<std::int64_t>(std::time(nullptr));
-  if (now > std::numeric_limits<std::int64_t>::max() - kMaxTtl)
-    return make_error(Status::invalid_argument, "now is out of range");
+  if (now > kMaxNow)
+    return make_error(Status::invalid_argument, "now is out of range (after year 9999)");
 
   struct Named { std::string_view name; const std::optional<std::string_view>* v; };
   const std::optional<std::string_view> iss = c.iss;
