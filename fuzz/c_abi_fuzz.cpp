@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -269,7 +270,10 @@ void fuzz_sign_verify(FuzzedDataProvider& fdp) {
   } else if (rc == UJWT_OK) {
     if (vout.ptr() != nullptr) claims_json.assign(vout.ptr(), vlen);
   } else {
-    std::abort();  // a token we just signed, checked against what it says
+    // A token we just signed, checked against what it says: say why.
+    std::fprintf(stderr, "c_abi_fuzz: own token refused: %s (%s: %s)\ntoken: %s\n",
+                 ujwt_status_name(rc), ujwt_reason_name(e.reason), e.message, token.c_str());
+    std::abort();
   }
   // The jti is now recorded: the same token again is a replay.
   rc = ujwt_verify(v, tok_b.ptr(), tok_b.n, &o, nullptr, 0, &vlen, &e);

@@ -133,6 +133,23 @@ describe("hardening: bad tokens", function()
     end)
   end)
 
+  describe("signer clock bounds (regression: c_abi_fuzz found a token its own verifier refused)", function()
+    -- Past 2^53 s a double cannot hold exp = now + 60 exactly; the signer
+    -- now refuses clocks after 9999-12-31 instead of minting such tokens.
+    it("now beyond year 9999 is refused; the last second of 9999 signs and verifies", function()
+      local s = assert(native.new_signer("HS256", SECRET))
+      local t, err = s:sign({ iss = "kong", now = 4611686018427387904, ttl = 60 })
+      assert.is_nil(t)
+      assert.matches("out of range", err)
+      local last = 253402300799
+      t = assert(s:sign({ iss = "kong", now = last, ttl = 60 }))
+      assert.truthy(verify(t, { now = last }))
+      assert.truthy(verify(t, { now = last + 59 }))
+      local _, reason = verify(t, { now = last + 60 })
+      assert.equal("expired", reason)
+    end)
+  end)
+
   describe("algorithm and key selection", function()
     it("alg none, None, and an unsigned token are alg_none", function()
       rejects("alg_none", craft.b64url('{"alg":"none"}') .. "." .. craft.b64url(claims()) .. ".")
