@@ -25,7 +25,9 @@ describe("upstream-jwt schema", function()
       names[name] = def
     end
     assert.equal("foreign", names.consumer.type)
-    assert.same({ "grpc", "grpcs", "http", "https" }, names.protocols.default)
+    assert.same({ "http", "https" }, names.protocols.default)
+    assert.same({ "http", "https" }, names.protocols.elements.one_of)
+    assert.equal("set", names.protocols.type)
     assert.equal("record", names.config.type)
   end)
 

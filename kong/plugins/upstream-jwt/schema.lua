@@ -113,7 +113,12 @@ return {
   name = "upstream-jwt",
   fields = {
     { consumer = typedefs.no_consumer },
-    { protocols = typedefs.protocols_http },
+    -- HTTP only: the body is read whole in access to hash it, which would
+    -- break a streaming gRPC call.
+    { protocols = typedefs.protocols_http {
+        default = { "http", "https" },
+        elements = { type = "string", one_of = { "http", "https" } },
+    } },
     { config = {
         type = "record",
         fields = {
