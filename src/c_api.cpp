@@ -278,6 +278,7 @@ void ujwt_replay_cache_free(ujwt_replay_cache* c) { delete c; }
 int ujwt_verifier_new(ujwt_verifier** out, ujwt_error* err) {
   return guarded(err, [&] {
     if (out == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out is NULL");
+    *out = nullptr;
     *out = new ujwt_verifier{};
     return ok(err);
   });
@@ -324,6 +325,9 @@ int ujwt_verify(const ujwt_verifier* v, const char* token, size_t token_len,
     if (v == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: verifier is NULL");
     if (token == nullptr && token_len != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("token"));
     if (out == nullptr && out_cap != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("out"));
+    // The claims are not NUL-terminated: output without a length is unusable.
+    if (out != nullptr && out_len == nullptr)
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out_len is NULL with an output buffer");
     uj::VerifyOptions opts;
     if (o != nullptr) {
       struct Field { const char* name; const char* ptr; size_t len; std::optional<std::string_view>* dst; };

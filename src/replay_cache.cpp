@@ -34,7 +34,14 @@ bool InMemoryReplayCache::check_and_insert(std::string_view jti, std::int64_t ex
     by_expiry_.erase(by_expiry_.begin());
   }
   auto pos = by_expiry_.emplace(expires_at, key);
-  by_jti_.emplace(key, pos);
+  try {
+    by_jti_.emplace(key, pos);
+  } catch (...) {
+    // Both indexes or neither: an expiry entry without its name would later
+    // be evicted by name and take a live entry for the same jti with it.
+    by_expiry_.erase(pos);
+    throw;
+  }
   return true;
 }
 

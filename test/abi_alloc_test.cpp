@@ -1,0 +1,232 @@
+// abi_alloc_test.cpp — the C ABI under allocation failure.
+//
+// This executable replaces the global operator new and links the ABI
+// statically (upstream_jwt_static), so a test can make the Nth allocation
+// inside one call throw std::bad_alloc. For every N up to the call's last
+// allocation: the call returns UJWT_ERR_INTERNAL (never terminates, never
+// lets an exception into C), leaves no half-made handle behind, and the
+// objects it touched keep their guarantees afterwards. Under ASan
+// (UPSTREAM_JWT_SANITIZE) it also shows those error paths leak nothing.
+//
+// Calls that destroy a non-empty parsed JSON value are not driven here:
+// nlohmann/json 3.11 allocates inside basic_json's (noexcept) destructor,
+// so a failure exactly there is std::terminate whatever this library does.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "abi_util.hpp"
+#include "test_util.hpp"
+#include "upstream_jwt.h"
+#include "upstream_jwt/replay_cache.hpp"
+
+namespace {
+// Allocations left before the injected failure; negative = never fail.
+long g_allocs_before_failure = -1;
+bool g_failed = false;
+
+void* allocate(std::size_t n) {
+  if (g_allocs_before_failure == 0) {
+    g_allocs_before_failure = -1;  // one failure per armed call
+    g_failed = true;
+    throw std::bad_alloc();
+  }
+  if (g_allocs_before_failure > 0) --g_allocs_before_failure;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+
+// Runs f with the k-th allocation failing; returns f's status and whether
+// the failure was actually reached (false: the call needs fewer than k+1
+// allocations, so every failure point has been covered).
+template <class F>
+int with_failure_at(long k, bool& reached, F&& f) {
+  g_failed = false;
+  g_allocs_before_failure = k;
+  const int rc = f();
+  g_allocs_before_failure = -1;
+  reached = g_failed;
+  return rc;
+}
+
+constexpr long kMaxPoints = 400;
+}  // namespace
+
+void* operator new(std::size_t n) { return allocate(n); }
+void* operator new[](std::size_t n) { return allocate(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace ujwt_test;
+
+namespace {
+const std::string kSecret(32, 'k');
+
+// Every failure point of `call` gives UJWT_ERR_INTERNAL with the error
+// struct filled; the first run without a failure gives UJWT_OK. prepare()
+// and cleanup() run around each attempt with allocation failures disarmed.
+template <class Prepare, class F, class Cleanup>
+void expect_clean_failures(const char* what, Prepare&& prepare, F&& call, Cleanup&& cleanup) {
+  for (long k = 0; k < kMaxPoints; ++k) {
+    prepare();
+    ujwt_error err{};
+    bool reached = false;
+    const int rc = with_failure_at(k, reached, [&] { return call(&err); });
+    cleanup();
+    if (!reached) {
+      EXPECT_EQ(rc, UJWT_OK) << what << ": " << err.message;
+      return;
+    }
+    ASSERT_EQ(rc, UJWT_ERR_INTERNAL) << what << " allocation " << k << ": " << err.message;
+    EXPECT_EQ(err.status, UJWT_ERR_INTERNAL);
+    EXPECT_STREQ(err.message, "out of memory");
+  }
+  ADD_FAILURE() << what << " still allocating after " << kMaxPoints << " allocations";
+}
+template <class F>
+void expect_clean_failures(const char* what, F&& call) {
+  expect_clean_failures(what, [] {}, std::forward<F>(call), [] {});
+}
+
+// A constructor: on every failure point *out is cleared (whatever the
+// caller left in it) and nothing leaks; returns the handle of the first
+// run that needed no failure.
+template <class Handle, class Make>
+Handle* check_new(const char* what, Make&& make) {
+  for (long k = 0; k < kMaxPoints; ++k) {
+    ujwt_error err{};
+    bool reached = false;
+    Handle* handle = reinterpret_cast<Handle*>(std::uintptr_t{0x10});  // a stale value
+    const int rc = with_failure_at(k, reached, [&] { return make(&handle, &err); });
+    if (!reached) {
+      EXPECT_EQ(rc, UJWT_OK) << what << ": " << err.message;
+      return rc == UJWT_OK ? handle : nullptr;
+    }
+    EXPECT_EQ(rc, UJWT_ERR_INTERNAL) << what << " allocation " << k;
+    EXPECT_EQ(handle, nullptr) << what << " allocation " << k << ": *out not cleared";
+    if (rc == UJWT_OK) return handle;
+  }
+  ADD_FAILURE() << what << " still allocating after " << kMaxPoints << " allocations";
+  return nullptr;
+}
+}  // namespace
+
+TEST(AbiAllocFailure, ConstructorsLeaveNoHandleBehind) {
+  const std::string ec = read_key("ec256.pem");
+  ujwt_digest_free(check_new<ujwt_digest>(
+      "digest_new", [](ujwt_digest** h, ujwt_error* e) { return ujwt_digest_new(h, e); }));
+  ujwt_verifier_free(check_new<ujwt_verifier>(
+      "verifier_new", [](ujwt_verifier** h, ujwt_error* e) { return ujwt_verifier_new(h, e); }));
+  ujwt_replay_cache_free(check_new<ujwt_replay_cache>(
+      "replay_cache_new",
+      [](ujwt_replay_cache** h, ujwt_error* e) { return ujwt_replay_cache_new(16, h, e); }));
+  ujwt_signer_free(check_new<ujwt_signer>("signer_new HS256", [](ujwt_signer** h, ujwt_error* e) {
+    return ujwt_signer_new("HS256", 5, u8(kSecret), kSecret.size(), "kid-1", 5, h, e);
+  }));
+  ujwt_signer_free(check_new<ujwt_signer>("signer_new ES256", [&](ujwt_signer** h, ujwt_error* e) {
+    return ujwt_signer_new("ES256", 5, u8(ec), ec.size(), nullptr, 0, h, e);
+  }));
+}
+
+TEST(AbiAllocFailure, SignAddKeyAndJwksFailClosed) {
+  ujwt_signer* s = nullptr;
+  ASSERT_EQ(ujwt_signer_new("HS256", 5, u8(kSecret), kSecret.size(), nullptr, 0, &s, nullptr), UJWT_OK);
+  SignerPtr signer(s);
+  ClaimsSpec spec;
+  spec.aud = "orders";
+  spec.sub = "c-1";
+  spec.consumer_username = "alice\r\n";
+  spec.htm = "POST";
+  spec.htu = "/v1/orders";
+  spec.query = "a=1";
+  const ujwt_claims c = spec.c();
+  std::string token(2048, '\0');
+  std::size_t token_len = 0;
+  expect_clean_failures("sign", [&](ujwt_error* e) {
+    return ujwt_sign(signer.get(), &c, token.data(), token.size(), &token_len, e);
+  });
+  token.resize(token_len);
+
+  ujwt_verifier* v = nullptr;
+  ASSERT_EQ(ujwt_verifier_new(&v, nullptr), UJWT_OK);
+  VerifierPtr verifier(v);
+  ujwt_verifier* fresh = nullptr;
+  auto make_fresh = [&] { ASSERT_EQ(ujwt_verifier_new(&fresh, nullptr), UJWT_OK); };
+  auto drop_fresh = [&] {
+    ujwt_verifier_free(fresh);
+    fresh = nullptr;
+  };
+  expect_clean_failures(
+      "add_key", make_fresh,
+      [&](ujwt_error* e) {
+        return ujwt_verifier_add_key(fresh, "HS256", 5, u8(kSecret), kSecret.size(), "k", 1, e);
+      },
+      drop_fresh);
+  ASSERT_EQ(ujwt_verifier_add_key(verifier.get(), "HS256", 5, u8(kSecret), kSecret.size(), nullptr, 0,
+                                  nullptr),
+            UJWT_OK);
+
+  const std::string pem = read_key("ec256.pem");
+  std::string jwks(1024, '\0');
+  std::size_t jwks_len = 0;
+  expect_clean_failures("jwks_from_pem", [&](ujwt_error* e) {
+    return ujwt_jwks_from_pem(u8(pem), pem.size(), "kid", 3, nullptr, 0, jwks.data(), jwks.size(),
+                              &jwks_len, e);
+  });
+}
+
+// Recording a jti that fails for want of memory (ujwt_verify then answers
+// UJWT_ERR_INTERNAL) must leave the replay cache exactly as it was. A
+// half-recorded jti (its expiry indexed, its name not) was later evicted as
+// "expired" by name, dropping the entry of a properly recorded token with
+// the same jti, whose replay was then accepted.
+TEST(AbiAllocFailure, FailedReplayRecordingLeavesTheCacheConsistent) {
+  constexpr std::int64_t t0 = kNow;
+  for (long k = 0; k < kMaxPoints; ++k) {
+    upstream_jwt::InMemoryReplayCache cache(2);
+    bool reached = false;
+    bool threw = false;
+    with_failure_at(k, reached, [&] {
+      try {
+        EXPECT_TRUE(cache.check_and_insert("J", t0 + 10, t0));  // expires first
+      } catch (const std::bad_alloc&) {
+        threw = true;
+      }
+      return 0;
+    });
+    if (!reached) return;
+    ASSERT_TRUE(threw) << "allocation " << k;
+    // The refused token left nothing behind; the same jti with a later
+    // expiry, then two others, the second evicting the soonest live entry.
+    ASSERT_TRUE(cache.check_and_insert("J", t0 + 1000, t0)) << "allocation " << k;
+    ASSERT_TRUE(cache.check_and_insert("C", t0 + 500, t0 + 20));
+    ASSERT_TRUE(cache.check_and_insert("D", t0 + 2000, t0 + 20));
+    EXPECT_FALSE(cache.check_and_insert("J", t0 + 1000, t0 + 20))
+        << "allocation " << k << ": replay of J accepted";
+    EXPECT_EQ(cache.size(), 2u);
+  }
+  ADD_FAILURE() << "check_and_insert still allocating after " << kMaxPoints << " allocations";
+}
+
+TEST(AbiAllocFailure, VerifyOutputWithoutLengthPointerIsRefused) {
+  // Not an allocation case, but the same contract: the claims JSON is not
+  // NUL-terminated, so output without *out_len cannot be used (and a too
+  // small buffer could not report its needed size).
+  ujwt_verifier* v = nullptr;
+  ASSERT_EQ(ujwt_verifier_new(&v, nullptr), UJWT_OK);
+  VerifierPtr verifier(v);
+  ASSERT_EQ(ujwt_verifier_add_key(v, "HS256", 5, u8(kSecret), kSecret.size(), nullptr, 0, nullptr),
+            UJWT_OK);
+  const std::string t = forge_hs(R"({"alg":"HS256"})", R"({"exp":99999999999})", kSecret);
+  char out[256];
+  ujwt_error err{};
+  EXPECT_EQ(ujwt_verify(v, t.data(), t.size(), nullptr, out, sizeof out, nullptr, &err),
+            UJWT_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(ujwt_verify(v, t.data(), t.size(), nullptr, nullptr, 0, nullptr, &err), UJWT_OK);
+}
