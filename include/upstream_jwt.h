@@ -240,7 +240,8 @@ typedef struct ujwt_verify_options {
 
 /*
  * Verify a compact JWS. On success writes the claims JSON (the token's
- * payload as sent) to out (may be NULL with out_cap 0 to skip) and returns
+ * payload as sent) to out (may be NULL with out_cap 0 to skip; out_len may
+ * be NULL only then) and returns
  * UJWT_OK. Otherwise UJWT_ERR_TOKEN_INVALID with err->reason and a message
  * naming it. Checks run in this order: length, shape, base64url, header,
  * alg/kid/key selection, signature, claims JSON, time, iss, aud, binding,
