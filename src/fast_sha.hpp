@@ -11,20 +11,27 @@
 // assembly the default provider runs.
 //
 // These functions are deprecated (not removed) in OpenSSL 3 and bypass the
-// provider layer, so they are used only when the default library context is
-// not in FIPS mode and the library was built with the 3.0 deprecated API;
-// otherwise fast_sha_available() is false and callers keep the EVP path.
+// provider layer, so they are used only where EVP would run the same code:
+// the default library context is not in FIPS mode *and* SHA-256/384/512 are
+// fetched from the built-in "default" provider (a configuration that loads
+// only the FIPS and base providers, without fips=yes default properties,
+// must not get hashes from outside the module), and the library was built
+// with the 3.0 deprecated API. Otherwise fast_sha_available() is false and
+// callers keep the EVP path.
 #ifndef UPSTREAM_JWT_SRC_FAST_SHA_HPP
 #define UPSTREAM_JWT_SRC_FAST_SHA_HPP
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/opensslconf.h>
+#include <openssl/provider.h>
 #include <openssl/sha.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+
+#include "ossl.hpp"
 
 #if !defined(OPENSSL_NO_DEPRECATED_3_0)
 #define UPSTREAM_JWT_HAVE_FAST_SHA 1
@@ -43,10 +50,19 @@
 
 namespace upstream_jwt::detail {
 
-// Decided once per process: FIPS mode is a start-up configuration.
+// Decided once per process: providers and FIPS mode are start-up
+// configuration.
 inline bool fast_sha_available() noexcept {
 #if UPSTREAM_JWT_HAVE_FAST_SHA
-  static const bool ok = EVP_default_properties_is_fips_enabled(nullptr) == 0;
+  static const bool ok = [] {
+    if (EVP_default_properties_is_fips_enabled(nullptr) != 0) return false;
+    for (const EVP_MD* md : {md_sha256(), md_sha384(), md_sha512()}) {
+      const OSSL_PROVIDER* prov = md != nullptr ? EVP_MD_get0_provider(md) : nullptr;
+      if (prov == nullptr || std::strcmp(OSSL_PROVIDER_get0_name(prov), "default") != 0)
+        return false;
+    }
+    return true;
+  }();
   return ok;
 #else
   return false;
