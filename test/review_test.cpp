@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -271,4 +272,27 @@ TEST(ReviewJti, ForkedChildNeverReusesTheParentsBatch) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_GT(r, 0);
   EXPECT_NE(std::string(buf, static_cast<std::size_t>(r)), parent_jti);
+}
+
+// ---- provider policy --------------------------------------------------------
+
+// The low-level SHA-2 fast path bypasses OpenSSL's providers, so it may only
+// stand in for the built-in default provider. Run by the ctest entry
+// core.review.no_default_provider with OPENSSL_CONF pointing at a
+// configuration that loads only the base provider (what code outside the
+// module sees when only the FIPS and base providers are loaded): then nothing
+// may hash or MAC at all. Before the provider check, HMAC signers and
+// sha256_b64 kept working on libcrypto's own SHA-2 code.
+TEST(ReviewProviders, NoHashingOutsideTheConfiguredProviders) {
+  if (std::getenv("UJWT_TEST_NO_DEFAULT_PROVIDER") == nullptr)
+    GTEST_SKIP() << "runs under test/openssl-no-default-provider.cnf only";
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD_free(md);
+  ASSERT_EQ(md, nullptr) << "OPENSSL_CONF did not take effect";
+  EXPECT_FALSE(detail::fast_sha_available());
+  EXPECT_FALSE(Signer::create(Algorithm::HS256, std::string(32, 'k')));
+  EXPECT_FALSE(sha256_b64("abc"));
+  EXPECT_FALSE(Sha256::create());
+  Verifier v;
+  EXPECT_FALSE(v.add_key(Algorithm::HS512, std::string(64, 'k')));
 }
