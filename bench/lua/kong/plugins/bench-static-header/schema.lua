@@ -8,6 +8,7 @@ return {
         type = "record",
         fields = {
           { header = { type = "string", required = true, default = "X-Upstream-JWT" } },
+          { read_body = { type = "boolean", required = true, default = false } },
         },
     } },
   },
