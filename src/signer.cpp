@@ -13,6 +13,7 @@
 #include <limits>
 #include <mutex>
 
+#include "fast_sha.hpp"
 #include "json_util.hpp"
 #include "ossl.hpp"
 #include "sig_context.hpp"
@@ -221,6 +222,14 @@ Result<std::size_t> Signer::Impl::render(const Claims& c, std::string& out) cons
   if (auto r = random_jti(jti); !r) return std::move(r).error();
 
   char query_b64[kSha256B64Size];
+#if UPSTREAM_JWT_HAVE_FAST_SHA
+  if (c.query && detail::fast_sha_available()) {
+    // On the stack, straight to the bytes: no Result plumbing per token.
+    std::uint8_t d[kSha256Size];
+    detail::fast_sha256(c.query->data(), c.query->size(), d);
+    base64url_encode_to(d, kSha256Size, query_b64);
+  } else
+#endif
   if (c.query) {
     // A per-thread hasher: one-shot EVP_Digest allocates a context per call.
     thread_local std::optional<Sha256> hasher;
