@@ -97,6 +97,9 @@ Result<void> Verifier::Impl::add(std::vector<std::pair<Key, std::optional<std::s
     if (!ctx) return std::move(ctx).error();
     fresh.push_back(KeyEntry{key.algorithm(), std::move(kid), std::move(ctx).value()});
   }
+  // Reserved first: the moves below cannot throw, so a batch is registered
+  // whole or not at all (an allocation failing half-way left a partial JWKS).
+  keys.reserve(keys.size() + fresh.size());
   for (auto& e : fresh) keys.push_back(std::move(e));
   return {};
 }

@@ -23,6 +23,7 @@
 #include "test_util.hpp"
 #include "upstream_jwt.h"
 #include "upstream_jwt/replay_cache.hpp"
+#include "upstream_jwt/verifier.hpp"
 
 namespace {
 // Allocations left before the injected failure; negative = never fail.
@@ -229,4 +230,45 @@ TEST(AbiAllocFailure, VerifyOutputWithoutLengthPointerIsRefused) {
   EXPECT_EQ(ujwt_verify(v, t.data(), t.size(), nullptr, out, sizeof out, nullptr, &err),
             UJWT_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(ujwt_verify(v, t.data(), t.size(), nullptr, nullptr, 0, nullptr, &err), UJWT_OK);
+}
+
+// Verifier::add_jwk is all or nothing. The last allocations of the call are
+// the key list growing as the new keys are appended (after the JSON value
+// is gone); one failing there used to leave the keys appended before it.
+TEST(AbiAllocFailure, AddJwkIsAllOrNothing) {
+  const std::string jwks = R"({"keys":[{"kty":"oct","alg":"HS256","kid":"a","k":")" +
+                           b64url_encode(std::string(32, 'a')) +
+                           R"("},{"kty":"oct","alg":"HS256","kid":"b","k":")" +
+                           b64url_encode(std::string(32, 'b')) + R"("}]})";
+  auto fresh = [] {
+    upstream_jwt::Verifier v;
+    EXPECT_TRUE(v.add_key(upstream_jwt::Algorithm::HS256, kSecret, std::string_view("old")));
+    return v;
+  };
+  // Count the call's allocations once, then fail each of the last few.
+  long total = 0;
+  {
+    auto v = fresh();
+    g_allocs_before_failure = 1L << 40;
+    ASSERT_TRUE(v.add_jwk(jwks));
+    total = (1L << 40) - g_allocs_before_failure;
+    g_allocs_before_failure = -1;
+    ASSERT_EQ(v.key_count(), 3u);
+  }
+  for (long k = total - 1; k >= total - 3 && k >= 0; --k) {
+    auto v = fresh();
+    bool reached = false;
+    bool threw = false;
+    with_failure_at(k, reached, [&] {
+      try {
+        const auto r = v.add_jwk(jwks);
+        EXPECT_FALSE(r.ok()) << "allocation " << k;  // only if it returned
+      } catch (const std::bad_alloc&) {
+        threw = true;  // the C ABI turns this into UJWT_ERR_INTERNAL
+      }
+      return 0;
+    });
+    ASSERT_TRUE(reached && threw) << "allocation " << k;
+    EXPECT_EQ(v.key_count(), 1u) << "allocation " << k << ": a partial JWKS was registered";
+  }
 }
