@@ -196,6 +196,32 @@ TEST(ReviewJson, WriteJsonStringMatchesAppendAndRoundTrips) {
   }
 }
 
+// utf8_valid skips ASCII 8 bytes at a time: random strings of ASCII runs
+// with random bytes dropped in at every offset (so invalid sequences start,
+// end and straddle the 8-byte steps) are judged exactly as nlohmann's
+// RFC 3629 lexer judges them.
+TEST(ReviewJson, Utf8ValidMatchesAStrictDecoder) {
+  std::mt19937_64 rng(0x5eed0006);
+  auto oracle = [](const std::string& s) {
+    return !nlohmann::json::parse("\"" + s + "\"", nullptr, false).is_discarded();
+  };
+  const std::string tails[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc0\xaf",
+                               "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",
+                               "\xc3", "\xe2\x82", "\x80", "\xff", "\xf5\x80\x80\x80"};
+  for (int round = 0; round < 20000; ++round) {
+    std::string s(rng() % 40, 'a');
+    for (auto& c : s) c = static_cast<char>('0' + rng() % 40);  // ASCII, no '"' or '\\'
+    const int inserts = static_cast<int>(rng() % 3);
+    for (int k = 0; k < inserts; ++k) {
+      const std::size_t at = s.empty() ? 0 : rng() % (s.size() + 1);
+      std::string piece = rng() % 2 ? tails[rng() % (sizeof tails / sizeof tails[0])]
+                                    : std::string(1, static_cast<char>(0x80 | (rng() & 0x7F)));
+      s.insert(at, piece);
+    }
+    ASSERT_EQ(detail::utf8_valid(s), oracle(s)) << ::testing::PrintToString(s);
+  }
+}
+
 // ---- messages ---------------------------------------------------------------
 
 // A rejection quotes the token's kid bounded to 64 bytes. Cutting inside a
