@@ -27,7 +27,7 @@
 
 namespace {
 // Allocations left before the injected failure; negative = never fail.
-long g_allocs_before_failure = -1;
+long long g_allocs_before_failure = -1;
 bool g_failed = false;
 
 void* allocate(std::size_t n) {
@@ -45,7 +45,7 @@ void* allocate(std::size_t n) {
 // the failure was actually reached (false: the call needs fewer than k+1
 // allocations, so every failure point has been covered).
 template <class F>
-int with_failure_at(long k, bool& reached, F&& f) {
+int with_failure_at(long long k, bool& reached, F&& f) {
   g_failed = false;
   g_allocs_before_failure = k;
   const int rc = f();
@@ -54,7 +54,7 @@ int with_failure_at(long k, bool& reached, F&& f) {
   return rc;
 }
 
-constexpr long kMaxPoints = 400;
+constexpr long long kMaxPoints = 400;
 }  // namespace
 
 void* operator new(std::size_t n) { return allocate(n); }
@@ -74,7 +74,7 @@ const std::string kSecret(32, 'k');
 // and cleanup() run around each attempt with allocation failures disarmed.
 template <class Prepare, class F, class Cleanup>
 void expect_clean_failures(const char* what, Prepare&& prepare, F&& call, Cleanup&& cleanup) {
-  for (long k = 0; k < kMaxPoints; ++k) {
+  for (long long k = 0; k < kMaxPoints; ++k) {
     prepare();
     ujwt_error err{};
     bool reached = false;
@@ -100,7 +100,7 @@ void expect_clean_failures(const char* what, F&& call) {
 // run that needed no failure.
 template <class Handle, class Make>
 Handle* check_new(const char* what, Make&& make) {
-  for (long k = 0; k < kMaxPoints; ++k) {
+  for (long long k = 0; k < kMaxPoints; ++k) {
     ujwt_error err{};
     bool reached = false;
     Handle* handle = reinterpret_cast<Handle*>(std::uintptr_t{0x10});  // a stale value
@@ -189,7 +189,7 @@ TEST(AbiAllocFailure, SignAddKeyAndJwksFailClosed) {
 // the same jti, whose replay was then accepted.
 TEST(AbiAllocFailure, FailedReplayRecordingLeavesTheCacheConsistent) {
   constexpr std::int64_t t0 = kNow;
-  for (long k = 0; k < kMaxPoints; ++k) {
+  for (long long k = 0; k < kMaxPoints; ++k) {
     upstream_jwt::InMemoryReplayCache cache(2);
     bool reached = false;
     bool threw = false;
@@ -246,16 +246,16 @@ TEST(AbiAllocFailure, AddJwkIsAllOrNothing) {
     return v;
   };
   // Count the call's allocations once, then fail each of the last few.
-  long total = 0;
+  long long total = 0;
   {
     auto v = fresh();
-    g_allocs_before_failure = 1L << 40;
+    g_allocs_before_failure = 1LL << 40;
     ASSERT_TRUE(v.add_jwk(jwks));
-    total = (1L << 40) - g_allocs_before_failure;
+    total = (1LL << 40) - g_allocs_before_failure;
     g_allocs_before_failure = -1;
     ASSERT_EQ(v.key_count(), 3u);
   }
-  for (long k = total - 1; k >= total - 3 && k >= 0; --k) {
+  for (long long k = total - 1; k >= total - 3 && k >= 0; --k) {
     auto v = fresh();
     bool reached = false;
     bool threw = false;
