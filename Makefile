@@ -44,7 +44,7 @@ node-deps:
 	  cd examples/node && npm ci --no-audit --no-fund --loglevel=error; fi
 
 build:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUPSTREAM_JWT_TESTS=ON
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: deps build test-cpp test-lua test-e2e test-hardening
