@@ -18,51 +18,10 @@ local M = {}
 
 local EXIT = setmetatable({}, { __tostring = function() return "kong.response.exit" end })
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64_INDEX = {}
-for i = 1, 64 do
-  B64_INDEX[B64:byte(i)] = i - 1
-end
-
--- Like ngx.decode_base64: standard alphabet, padding optional, nil when invalid.
-local function decode_base64(s)
-  s = s:gsub("==?$", "")
-  if #s % 4 == 1 then
-    return nil
-  end
-  local out, acc, bits = {}, 0, 0
-  for i = 1, #s do
-    local v = B64_INDEX[s:byte(i)]
-    if not v then
-      return nil
-    end
-    acc = acc * 64 + v
-    bits = bits + 6
-    if bits >= 8 then
-      bits = bits - 8
-      local b = math.floor(acc / 2 ^ bits)
-      out[#out + 1] = string.char(b)
-      acc = acc - b * 2 ^ bits
-    end
-  end
-  return table.concat(out)
-end
+-- ngx.decode_base64 / ngx.encode_base64 as the plugin sees them in OpenResty.
+local plain_ngx = require "plain_ngx"
+local decode_base64, encode_base64 = plain_ngx.decode_base64, plain_ngx.encode_base64
 M.decode_base64 = decode_base64
-
-local function encode_base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local c1 = math.floor(n / 262144) % 64
-    local c2 = math.floor(n / 4096) % 64
-    local c3 = math.floor(n / 64) % 64
-    local c4 = n % 64
-    out[#out + 1] = B64:sub(c1 + 1, c1 + 1) .. B64:sub(c2 + 1, c2 + 1)
-      .. (b and B64:sub(c3 + 1, c3 + 1) or "=") .. (c and B64:sub(c4 + 1, c4 + 1) or "=")
-  end
-  return table.concat(out)
-end
 M.encode_base64 = encode_base64
 
 local function lower_keys(t)

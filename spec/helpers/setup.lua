@@ -12,6 +12,9 @@ if not package.path:find(extra, 1, true) then
   package.path = extra .. package.path
 end
 
+-- Schemas and stand-ins expect OpenResty's `ngx`; outside nginx, a minimal one.
+require("plain_ngx").install()
+
 local M = { root = root }
 
 -- The built library, required by every spec that signs. A missing library is

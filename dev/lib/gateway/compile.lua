@@ -10,19 +10,10 @@
 -- Exit 0 on success; 1 with "gateway: <message>" on stderr otherwise.
 
 local cjson = require "cjson.safe"
-
--- Plugin schemas are written for OpenResty and may touch `ngx.null` (or log)
--- while validating; outside nginx give them the same null sentinel cjson uses
--- (it *is* ngx.null under OpenResty) and a silent logger.
-if not ngx then
-  _G.ngx = {
-    null = cjson.null,
-    log = function() end,
-    DEBUG = 8, INFO = 7, NOTICE = 6, WARN = 5, ERR = 4, CRIT = 3, ALERT = 2, EMERG = 1,
-    time = os.time,
-    now = os.time,
-  }
-end
+-- Plugin schemas are written for OpenResty and may touch `ngx.null`,
+-- `ngx.log` or `ngx.decode_base64` while validating: outside nginx give them
+-- the same members.
+require("plain_ngx").install()
 
 local lyaml = require "lyaml"
 local vault = require "gateway.vault"

@@ -40,40 +40,6 @@ local function is_reference(v)
      and sub(v, 2, 8) == "vault:/"
 end
 
--- Standard base64 with optional padding. Kong always has ngx.decode_base64;
--- the fallback lets tooling that validates kong.yml in plain LuaJIT (the
--- local gateway) reach the same verdict.
-local B64 = {}
-for i = 1, 64 do
-  B64[byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", i)] = i - 1
-end
-
-local function decode_base64(s)
-  if ngx and ngx.decode_base64 then
-    return ngx.decode_base64(s)
-  end
-  s = s:gsub("==?$", "")
-  if #s % 4 == 1 then
-    return nil
-  end
-  local out, acc, bits = {}, 0, 0
-  for i = 1, #s do
-    local v = B64[byte(s, i)]
-    if not v then
-      return nil
-    end
-    acc = acc * 64 + v
-    bits = bits + 6
-    if bits >= 8 then
-      bits = bits - 8
-      local b = math.floor(acc / 2 ^ bits)
-      out[#out + 1] = string.char(b)
-      acc = acc - b * 2 ^ bits
-    end
-  end
-  return table.concat(out)
-end
-
 -- Refuse at config time what the handler would refuse on every request. A
 -- vault reference is only resolved at request time, so it passes here and
 -- the handler fails closed if the resolved value is unusable.
@@ -87,7 +53,7 @@ local function check_hmac_secret(entity)
   end
   local len = #secret
   if config.secret_is_base64 == true then
-    local raw = decode_base64(secret)
+    local raw = ngx.decode_base64(secret)
     if not raw then
       return nil, "'config.secret' is not valid base64 (config.secret_is_base64 is true)"
     end
