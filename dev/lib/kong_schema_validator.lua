@@ -471,6 +471,15 @@ end
 
 local checkers = {}
 
+-- How many of the named fields hold a value.
+local function count_present(entity, names)
+  local count = 0
+  for _, n in ipairs(names) do
+    if is_nonempty(get_path(entity, n)) then count = count + 1 end
+  end
+  return count
+end
+
 checkers.at_least_one_of = {
   run_with_missing_fields = true,
   run_with_invalid_fields = true,
@@ -486,10 +495,7 @@ checkers.only_one_of = {
   run_with_missing_fields = false,
   run_with_invalid_fields = true,
   fn = function(entity, names)
-    local count = 0
-    for _, n in ipairs(names) do
-      if is_nonempty(get_path(entity, n)) then count = count + 1 end
-    end
+    local count = count_present(entity, names)
     if count == 1 then return true end
     return nil, quoted_list(names)
   end,
@@ -498,10 +504,7 @@ checkers.only_one_of = {
 checkers.mutually_exclusive = {
   run_with_missing_fields = true,
   fn = function(entity, names)
-    local count = 0
-    for _, n in ipairs(names) do
-      if is_nonempty(get_path(entity, n)) then count = count + 1 end
-    end
+    local count = count_present(entity, names)
     if count <= 1 then return true end
     return nil, quoted_list(names)
   end,
@@ -510,10 +513,7 @@ checkers.mutually_exclusive = {
 checkers.mutually_required = {
   run_with_missing_fields = true,
   fn = function(entity, names)
-    local count = 0
-    for _, n in ipairs(names) do
-      if is_nonempty(get_path(entity, n)) then count = count + 1 end
-    end
+    local count = count_present(entity, names)
     if count == 0 or count == #names then return true end
     return nil, quoted_list(names)
   end,
