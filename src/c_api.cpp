@@ -122,6 +122,39 @@ int parse_alg(const char* alg, std::size_t alg_len, uj::Algorithm& out, ujwt_err
   return UJWT_OK;
 }
 
+// Parses an algorithm name argument that may be absent (alg NULL with
+// alg_len 0 leaves out empty).
+int parse_opt_alg(const char* alg, std::size_t alg_len, std::optional<uj::Algorithm>& out,
+                  ujwt_error* err) {
+  out.reset();
+  if (alg == nullptr) {
+    if (alg_len != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("alg"));
+    return UJWT_OK;
+  }
+  uj::Algorithm parsed;
+  if (int rc = parse_alg(alg, alg_len, parsed, err); rc != UJWT_OK) return rc;
+  out = parsed;
+  return UJWT_OK;
+}
+
+// The (alg, key, kid) arguments ujwt_signer_new and ujwt_verifier_add_key
+// share, checked in this order: alg present and supported, key not NULL, kid
+// NULL only with a zero length.
+struct KeyArgs {
+  uj::Algorithm alg{};
+  std::string_view key;
+  std::optional<std::string_view> kid;
+};
+
+int parse_key_args(const char* alg, std::size_t alg_len, const uint8_t* key, std::size_t key_len,
+                   const char* kid, std::size_t kid_len, KeyArgs& out, ujwt_error* err) {
+  if (int rc = parse_alg(alg, alg_len, out.alg, err); rc != UJWT_OK) return rc;
+  if (key == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: key is NULL");
+  if (!opt_view(kid, kid_len, out.kid)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
+  out.key = std::string_view(reinterpret_cast<const char*>(key), key_len);
+  return UJWT_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -208,12 +241,10 @@ int ujwt_signer_new(const char* alg, size_t alg_len, const uint8_t* key, size_t 
   return guarded(err, [&] {
     if (out == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out is NULL");
     *out = nullptr;
-    uj::Algorithm a;
-    if (int rc = parse_alg(alg, alg_len, a, err); rc != UJWT_OK) return rc;
-    if (key == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: key is NULL");
-    std::optional<std::string_view> k;
-    if (!opt_view(kid, kid_len, k)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
-    auto s = uj::Signer::create(a, std::string_view(reinterpret_cast<const char*>(key), key_len), k);
+    KeyArgs args;
+    if (int rc = parse_key_args(alg, alg_len, key, key_len, kid, kid_len, args, err); rc != UJWT_OK)
+      return rc;
+    auto s = uj::Signer::create(args.alg, args.key, args.kid);
     if (!s) return fail(err, s.error());
     *out = new ujwt_signer{std::move(s).value()};
     return ok(err);
@@ -290,12 +321,10 @@ int ujwt_verifier_add_key(ujwt_verifier* v, const char* alg, size_t alg_len, con
                           size_t key_len, const char* kid, size_t kid_len, ujwt_error* err) {
   return guarded(err, [&] {
     if (v == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: verifier is NULL");
-    uj::Algorithm a;
-    if (int rc = parse_alg(alg, alg_len, a, err); rc != UJWT_OK) return rc;
-    if (key == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: key is NULL");
-    std::optional<std::string_view> k;
-    if (!opt_view(kid, kid_len, k)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
-    auto r = v->verifier.add_key(a, std::string_view(reinterpret_cast<const char*>(key), key_len), k);
+    KeyArgs args;
+    if (int rc = parse_key_args(alg, alg_len, key, key_len, kid, kid_len, args, err); rc != UJWT_OK)
+      return rc;
+    auto r = v->verifier.add_key(args.alg, args.key, args.kid);
     return r ? ok(err) : fail(err, r.error());
   });
 }
@@ -306,13 +335,7 @@ int ujwt_verifier_add_jwk(ujwt_verifier* v, const char* json, size_t json_len, c
     if (v == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: verifier is NULL");
     if (json == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: json is NULL");
     std::optional<uj::Algorithm> a;
-    if (alg != nullptr) {
-      uj::Algorithm parsed;
-      if (int rc = parse_alg(alg, alg_len, parsed, err); rc != UJWT_OK) return rc;
-      a = parsed;
-    } else if (alg_len != 0) {
-      return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("alg"));
-    }
+    if (int rc = parse_opt_alg(alg, alg_len, a, err); rc != UJWT_OK) return rc;
     auto r = v->verifier.add_jwk(std::string_view(json, json_len), a);
     return r ? ok(err) : fail(err, r.error());
   });
@@ -373,13 +396,7 @@ int ujwt_jwks_from_pem(const uint8_t* pem, size_t pem_len, const char* kid, size
     std::optional<std::string_view> k;
     if (!opt_view(kid, kid_len, k)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("kid"));
     std::optional<uj::Algorithm> a;
-    if (alg != nullptr) {
-      uj::Algorithm parsed;
-      if (int rc = parse_alg(alg, alg_len, parsed, err); rc != UJWT_OK) return rc;
-      a = parsed;
-    } else if (alg_len != 0) {
-      return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("alg"));
-    }
+    if (int rc = parse_opt_alg(alg, alg_len, a, err); rc != UJWT_OK) return rc;
     auto jwks = uj::jwks_from_pem(std::string_view(reinterpret_cast<const char*>(pem), pem_len), k, a);
     if (!jwks) return fail(err, jwks.error());
     return write_out(jwks.value(), out, out_cap, out_len, err);
