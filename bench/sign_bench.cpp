@@ -43,53 +43,79 @@ const std::vector<unsigned char>& body_of(size_t n) {
   return it->second;
 }
 
-void BM_sign(benchmark::State& state, std::string alg, size_t body_len) {
+// What every benchmark sets up for one (algorithm, body size): the key, a
+// signer over it (and a verifier holding the same key when asked), the body
+// and the request's claims with their body-digest slot. Frees both handles.
+struct Setup {
+  enum class With { signer, signer_and_verifier };
+
+  Setup(const std::string& alg, size_t body_len, With with = With::signer)
+      : key(keys()[alg]), body(body_of(body_len)), claims(ujbench::make_claims(req, body_b64)) {
+    const auto* kb = reinterpret_cast<const uint8_t*>(key.data());
+    if (ujwt_signer_new(alg.data(), alg.size(), kb, key.size(), nullptr, 0, &signer, &err) !=
+        UJWT_OK)
+      die("ujwt_signer_new", &err);
+    if (with == With::signer_and_verifier &&
+        (ujwt_verifier_new(&verifier, &err) != UJWT_OK ||
+         ujwt_verifier_add_key(verifier, alg.data(), alg.size(), kb, key.size(), nullptr, 0,
+                               &err) != UJWT_OK))
+      die("verifier setup", &err);
+  }
+  ~Setup() {
+    ujwt_verifier_free(verifier);
+    ujwt_signer_free(signer);
+  }
+  Setup(const Setup&) = delete;
+  Setup& operator=(const Setup&) = delete;
+
+  // One request's signing work (body digest + token) into out; 0 on failure.
+  size_t sign(char* out, size_t cap) {
+    return ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(), out, cap,
+                                 &err);
+  }
+  // sign(), where a failure ends the run (set-up, not the timed loop).
+  size_t sign_or_die(char* out, size_t cap) {
+    const size_t n = sign(out, cap);
+    if (n == 0) die("sign", &err);
+    return n;
+  }
+
   ujwt_error err;
+  const std::string& key;
   ujwt_signer* signer = nullptr;
-  const std::string& key = keys()[alg];
-  if (ujwt_signer_new(alg.data(), alg.size(), reinterpret_cast<const uint8_t*>(key.data()),
-                      key.size(), nullptr, 0, &signer, &err) != UJWT_OK)
-    die("ujwt_signer_new", &err);
-  const auto& body = body_of(body_len);
+  ujwt_verifier* verifier = nullptr;
+  const std::vector<unsigned char>& body;
   ujbench::Request req;
   char body_b64[UJWT_SHA256_B64_LEN];
-  ujwt_claims claims = ujbench::make_claims(req, body_b64);
+  ujwt_claims claims;
+};
+
+void set_bytes_processed(benchmark::State& state, size_t body_len) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(body_len));
+}
+
+void BM_sign(benchmark::State& state, std::string alg, size_t body_len) {
+  Setup s(alg, body_len);
   char out[4096];
   for (auto _ : state) {
-    size_t n = ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(), out,
-                                     sizeof out, &err);
-    if (n == 0) {
-      state.SkipWithError(err.message);
+    if (s.sign(out, sizeof out) == 0) {
+      state.SkipWithError(s.err.message);
       break;
     }
     benchmark::DoNotOptimize(out);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(body_len));
-  ujwt_signer_free(signer);
+  set_bytes_processed(state, body_len);
 }
 
 void BM_verify(benchmark::State& state, std::string alg, size_t body_len) {
-  ujwt_error err;
-  ujwt_signer* signer = nullptr;
-  ujwt_verifier* verifier = nullptr;
-  const std::string& key = keys()[alg];
-  const auto* kb = reinterpret_cast<const uint8_t*>(key.data());
-  if (ujwt_signer_new(alg.data(), alg.size(), kb, key.size(), nullptr, 0, &signer, &err) != UJWT_OK)
-    die("ujwt_signer_new", &err);
-  if (ujwt_verifier_new(&verifier, &err) != UJWT_OK ||
-      ujwt_verifier_add_key(verifier, alg.data(), alg.size(), kb, key.size(), nullptr, 0, &err) !=
-          UJWT_OK)
-    die("verifier setup", &err);
-  const auto& body = body_of(body_len);
-  ujbench::Request req;
-  char body_b64[UJWT_SHA256_B64_LEN];
-  ujwt_claims claims = ujbench::make_claims(req, body_b64);
+  Setup s(alg, body_len, Setup::With::signer_and_verifier);
   char token[4096];
-  const size_t token_len = ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(),
-                                                 token, sizeof token, &err);
-  if (token_len == 0) die("sign", &err);
+  const size_t token_len = s.sign_or_die(token, sizeof token);
+  const ujbench::Request& req = s.req;
+  const auto& body = s.body;
+  ujwt_error& err = s.err;
 
   ujwt_verify_options o;
   std::memset(&o, 0, sizeof o);
@@ -106,7 +132,7 @@ void BM_verify(benchmark::State& state, std::string alg, size_t body_len) {
   for (auto _ : state) {
     size_t n = 0;
     if (ujwt_sha256_b64(body.data(), body.size(), seen_b64, sizeof seen_b64, &n, &err) != UJWT_OK ||
-        ujwt_verify(verifier, token, token_len, &o, claims_out, sizeof claims_out, &n, &err) !=
+        ujwt_verify(s.verifier, token, token_len, &o, claims_out, sizeof claims_out, &n, &err) !=
             UJWT_OK) {
       state.SkipWithError(err.message);
       break;
@@ -114,31 +140,22 @@ void BM_verify(benchmark::State& state, std::string alg, size_t body_len) {
     benchmark::DoNotOptimize(claims_out);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(body_len));
-  ujwt_verifier_free(verifier);
-  ujwt_signer_free(signer);
+  set_bytes_processed(state, body_len);
 }
 
 // The physical floor for one HS256 request. The signing input length is
 // taken from a real token of ours so both sides MAC the same number of bytes.
 void BM_floor(benchmark::State& state, size_t body_len) {
-  ujwt_error err;
   const std::string& key = keys()["HS256"];
-  ujwt_signer* signer = nullptr;
-  if (ujwt_signer_new("HS256", 5, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
-                      nullptr, 0, &signer, &err) != UJWT_OK)
-    die("ujwt_signer_new", &err);
   const auto& body = body_of(body_len);
-  ujbench::Request req;
-  char body_b64[UJWT_SHA256_B64_LEN];
-  ujwt_claims claims = ujbench::make_claims(req, body_b64);
-  char token[4096];
-  const size_t token_len = ujbench::sign_request(signer, claims, body_b64, body.data(), body.size(),
-                                                 token, sizeof token, &err);
-  if (token_len == 0) die("sign", &err);
-  ujwt_signer_free(signer);
-  const std::string signing_input(token, std::string(token, token_len).rfind('.'));
+  std::string signing_input;
+  {
+    // The signer is freed before the timed loop, as it is not part of it.
+    Setup s("HS256", body_len);
+    char token[4096];
+    const size_t token_len = s.sign_or_die(token, sizeof token);
+    signing_input.assign(token, std::string(token, token_len).rfind('.'));
+  }
 
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   EVP_MAC_CTX* mctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
@@ -173,8 +190,7 @@ void BM_floor(benchmark::State& state, size_t body_len) {
     benchmark::DoNotOptimize(m);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(body_len));
+  set_bytes_processed(state, body_len);
   state.counters["signing_input"] = static_cast<double>(signing_input.size());
   EVP_MD_CTX_free(dctx);
   EVP_MD_free(md);
