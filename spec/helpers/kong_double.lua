@@ -60,7 +60,7 @@ end
 -- method, path (client path), upstream_uri (as Kong's router set it),
 -- query (raw), headers (client request headers), body (in memory),
 -- body_file (path of a spilled body: get_raw_body then reports it did not fit),
--- consumer, credential, service, route.
+-- consumer, credential, service, route, http_version (default 1.1; false: unknown).
 function M.install(req)
   req = req or {}
   state = {
@@ -70,7 +70,7 @@ function M.install(req)
     upstream_headers = lower_keys(req.headers),
     logs = {},
     exit = nil,
-    calls = { get_raw_body = 0, get_body_file = 0 },
+    calls = { get_raw_body = 0, get_body_file = 0, get_headers = 0, clear_header = 0 },
   }
 
   local ngx = _G.ngx
@@ -78,11 +78,34 @@ function M.install(req)
   ngx.now = function() return req.now or os.time() end
   ngx.decode_base64 = decode_base64
   ngx.encode_base64 = encode_base64
-  ngx.var = { upstream_uri = req.upstream_uri or req.path or "/" }
+  -- $http_<name> as nginx resolves it: any header whose name, lowercased
+  -- with '-' read as '_', matches (what the handler's look-alike check uses).
+  ngx.var = setmetatable({ upstream_uri = req.upstream_uri or req.path or "/" }, {
+    __index = function(_, var)
+      local want = type(var) == "string" and var:match("^http_(.+)$")
+      if not want then
+        return nil
+      end
+      for name, v in pairs(state.upstream_headers) do
+        if name:gsub("-", "_") == want then
+          return type(v) == "table" and v[1] or v
+        end
+      end
+      return nil
+    end,
+  })
   ngx.req = {
     get_body_file = function()
       state.calls.get_body_file = state.calls.get_body_file + 1
       return req.body_file
+    end,
+    get_headers = function()
+      state.calls.get_headers = state.calls.get_headers + 1
+      local out = {}
+      for name, v in pairs(state.upstream_headers) do
+        out[name] = v
+      end
+      return out
     end,
   }
 
@@ -91,6 +114,12 @@ function M.install(req)
     get_method = function() return req.method or "GET" end,
     get_path = function() return req.path or "/" end,
     get_raw_query = function() return req.query or "" end,
+    get_http_version = function()
+      if req.http_version == false then
+        return nil
+      end
+      return req.http_version or 1.1
+    end,
     get_header = function(name)
       local v = state.client_headers[name:lower()]
       if type(v) == "table" then
@@ -123,6 +152,7 @@ function M.install(req)
         state.upstream_headers[name:lower()] = value
       end,
       clear_header = function(name)
+        state.calls.clear_header = state.calls.clear_header + 1
         state.upstream_headers[name:lower()] = nil
       end,
     },

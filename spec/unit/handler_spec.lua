@@ -220,6 +220,30 @@ describe("upstream-jwt handler", function()
       assert(verifier("HS256", secret):verify(token, { issuer = "kong" }))
     end)
 
+    it("clears every spelling of the header name a client sent", function()
+      local secret = fresh_secret()
+      local conf = make_conf({ secret = secret })
+      local req = base_request()
+      req.headers["x_upstream_jwt"] = "forged-1"
+      req.headers["X-UPSTREAM-JWT"] = "forged-2"
+      local token, st = sign(conf, req)
+      assert.is_nil(st.upstream_headers["x_upstream_jwt"])
+      assert.equal(token, st.upstream_headers["x-upstream-jwt"])
+      assert(verifier("HS256", secret):verify(token, { issuer = "kong" }))
+    end)
+
+    it("lists the headers only when the client sent one spelled like it", function()
+      local conf = make_conf({ secret = fresh_secret() })
+      local _, st = sign(conf, base_request())
+      assert.equal(0, st.calls.get_headers)
+      assert.equal(0, st.calls.clear_header)
+      local req = base_request()
+      req.headers["X_Upstream_Jwt"] = "forged"
+      _, st = sign(conf, req)
+      assert.equal(1, st.calls.get_headers)
+      assert.is_nil(st.upstream_headers["x_upstream_jwt"])
+    end)
+
     it("writes the configured prefix and header name", function()
       local secret = fresh_secret()
       local conf = make_conf({ secret = secret, header = "Authorization", header_prefix = "Bearer" })
@@ -428,6 +452,49 @@ describe("upstream-jwt handler", function()
       local token = sign(conf, ok_req)
       assert.equal(setup.py_sha256_b64(path), payload_of(token).body_sha256)
     end)
+
+    -- A request that cannot have a body is signed with the digest of "" and
+    -- not read; every request that may have one is read and hashed.
+    local no_body_cases = {
+      { "an HTTP/1.1 request with neither Content-Length nor Transfer-Encoding",
+        { method = "GET", body = "", headers = {} } },
+      { "an HTTP/1.0 request with neither Content-Length nor Transfer-Encoding",
+        { method = "GET", body = "", headers = {}, http_version = 1.0 } },
+      { "a request with Content-Length: 0",
+        { body = "", headers = { ["Content-Length"] = "0" } } },
+      { "an HTTP/2 request with Content-Length: 0",
+        { body = "", headers = { ["Content-Length"] = "0" }, http_version = 2 } },
+    }
+    for _, case in ipairs(no_body_cases) do
+      it("does not read " .. case[1], function()
+        local secret = fresh_secret()
+        local conf = make_conf({ secret = secret })
+        local token, st = sign(conf, base_request(case[2]))
+        assert.equal(0, st.calls.get_raw_body)
+        assert.equal(SHA256_EMPTY, payload_of(token).body_sha256)
+        assert(verifier("HS256", secret):verify(token, { body_sha256 = SHA256_EMPTY }))
+      end)
+    end
+
+    local body_cases = {
+      { "a chunked request", { headers = { ["Transfer-Encoding"] = "chunked" } } },
+      { "an HTTP/2 request without Content-Length", { headers = {}, http_version = 2 } },
+      { "an HTTP/3 request without Content-Length", { headers = {}, http_version = 3 } },
+      { "a request of an unknown HTTP version without Content-Length",
+        { headers = {}, http_version = false } },
+      { "a request with Content-Length: 0 and Transfer-Encoding",
+        { headers = { ["Content-Length"] = "0", ["Transfer-Encoding"] = "chunked" } } },
+      { "a request whose Content-Length is not a number",
+        { headers = { ["Content-Length"] = "zero" } } },
+    }
+    for _, case in ipairs(body_cases) do
+      it("reads and hashes the body of " .. case[1], function()
+        local conf = make_conf({ secret = fresh_secret() })
+        local token, st = sign(conf, base_request(case[2]))
+        assert.equal(1, st.calls.get_raw_body)
+        assert.equal(native.sha256_b64(BODY), payload_of(token).body_sha256)
+      end)
+    end
 
     it("accepts a body of exactly max_body_size", function()
       local conf = make_conf({ secret = fresh_secret(), max_body_size = 1000 })

@@ -35,6 +35,9 @@ local HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
 local GENERIC_500 = { message = "An unexpected error occurred" }
 local TOO_LARGE_413 = { message = "Request body too large" }
 
+-- base64url(SHA-256("")), the body digest of a request without a body.
+local EMPTY_BODY_SHA256 = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+
 -- Signers live per worker. Two levels: the last key strings seen for each conf
 -- table (compared with ==, which is a pointer compare for interned Lua
 -- strings, so the hot path builds no string), and an LRU keyed by a digest of
@@ -64,13 +67,12 @@ end
 -- spelled `X_Upstream_JWT` would travel beside ours, and CGI/WSGI-style
 -- servers fold both spellings into one name: a client could still hand the
 -- service a token of its own. nginx's $http_<name> matches a header whatever
--- its case and '-'/'_' spelling, so once the exact name is cleared one
--- variable read tells whether a look-alike is left; only then are the
--- headers listed.
+-- its case and '-'/'_' spelling, so one variable read tells whether the
+-- client sent anything spelled like our header (nearly never); only then are
+-- the headers listed and every such spelling cleared.
 local lookalike_vars = {}
 
-local function clear_token_headers(name)
-  kong.service.request.clear_header(name)
+local function clear_client_tokens(name)
   local var = lookalike_vars[name]
   if not var then
     var = "http_" .. name:lower():gsub("-", "_")
@@ -79,6 +81,7 @@ local function clear_token_headers(name)
   if ngx.var[var] == nil then
     return
   end
+  kong.service.request.clear_header(name)
   local folded = sub(var, 6)
   for raw in pairs(ngx.req.get_headers(0, true)) do
     if raw:lower():gsub("-", "_") == folded then
@@ -192,12 +195,28 @@ local function upstream_path()
   return uri
 end
 
+local function is_http1(version)
+  return version == 1.1 or version == 1.0 or version == 0.9
+end
+
 --- base64url(SHA-256(body sent upstream)) | nil, status, log message
 local function body_sha256(conf)
   local max = conf.max_body_size
-  local declared = tonumber(kong.request.get_header("Content-Length"))
+  local content_length = kong.request.get_header("Content-Length")
+  local declared = tonumber(content_length)
   if declared and declared > max then
     return nil, 413, "request body of " .. declared .. " bytes exceeds max_body_size " .. max
+  end
+
+  -- A request that cannot carry a body is not read: its digest is the
+  -- digest of "" (RFC 9112 §6.3: with neither Content-Length nor
+  -- Transfer-Encoding an HTTP/1.x request has no body; HTTP/2 and later may
+  -- send one without Content-Length, so theirs are read). Most requests are
+  -- GETs, and reading through the PDK costs more than the token.
+  if (declared == 0 or content_length == nil)
+     and kong.request.get_header("Transfer-Encoding") == nil
+     and (declared == 0 or is_http1(kong.request.get_http_version())) then
+    return EMPTY_BODY_SHA256
   end
 
   local body, err = kong.request.get_raw_body()
@@ -314,7 +333,7 @@ function UpstreamJwtHandler:access(conf)
   if is_str(prefix) then
     token = prefix .. " " .. token
   end
-  clear_token_headers(conf.header)
+  clear_client_tokens(conf.header)
   kong.service.request.set_header(conf.header, token)
 end
 
