@@ -51,15 +51,13 @@ describe("e2e: asymmetric algorithms", function()
   local keys = {}
 
   setup(function()
-    H.assign_ports(PORTS, { "gateway", "python", "node", "lua" })
-    dir = H.tmpdir()
-    group = H.new_group(dir)
+    dir, group = H.prepare(PORTS, { "gateway", "python", "node", "lua" })
     local env = { UPSTREAM_JWT_LIB = H.lib }
     for _, alg in ipairs(ALGS) do
       local base = dir .. "/" .. alg
       assert(H.sh("/usr/bin/python3 -c " .. H.q(KEYGEN) .. " " .. alg .. " " .. H.q(base)))
       keys[alg] = { key = base .. ".key", pub = base .. ".pub", jwks = base .. ".jwks" }
-      local ok, jwks = H.sh(H.q(H.root .. "/build/upstream-jwt") .. " jwks --key " .. H.q(base .. ".key")
+      local ok, jwks = H.sh(H.q(H.cli) .. " jwks --key " .. H.q(base .. ".key")
                             .. " --kid k-" .. alg)
       assert(ok, jwks)
       H.write(keys[alg].jwks, jwks)
@@ -69,13 +67,7 @@ describe("e2e: asymmetric algorithms", function()
   end)
 
   teardown(function()
-    if verifiers then
-      verifiers:stop_all()
-    end
-    if group then
-      group:stop_all()
-    end
-    H.rmdir(dir)
+    H.cleanup(dir, verifiers, group)
   end)
 
   -- Each verifier gets the PEM public key, except one per algorithm that gets
@@ -89,15 +81,10 @@ describe("e2e: asymmetric algorithms", function()
     end
     verifiers = H.new_group(dir)
     local k = keys[alg]
-    local cmds = {
-      python = "/usr/bin/python3 examples/python/verify_service.py",
-      node = "node examples/node/verify-service.mjs",
-      lua = "examples/nginx-lua/run",
-    }
     for _, v in ipairs(VERIFIERS) do
       local key_arg = JWKS_HOLDER[alg] == v and ("--jwks " .. H.q(k.jwks))
                       or ("--key " .. H.q("k-" .. alg .. "=" .. k.pub))
-      verifiers:start(alg .. "-" .. v, cmds[v] .. " " .. key_arg .. " --alg " .. alg .. " --audience " .. AUD
+      verifiers:start(alg .. "-" .. v, H.VERIFIER_CMDS[v] .. " " .. key_arg .. " --alg " .. alg .. " --audience " .. AUD
                       .. " --port " .. PORTS[v] .. " --stats --quiet", PORTS[v], { UPSTREAM_JWT_LIB = H.lib })
     end
   end

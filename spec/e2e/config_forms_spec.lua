@@ -61,22 +61,16 @@ describe("e2e: dev/gateway declarative config forms", function()
   local dir, group
 
   setup(function()
-    H.assign_ports(P, { "gateway", "echo", "gateway_bad" })
-    dir = H.tmpdir()
-    group = H.new_group(dir)
-    H.start_echo(group, "echo", P.echo)
-    H.start_gateway(group, "gateway", config(), P.gateway)
+    dir, group = H.prepare(P, { "gateway", "echo", "gateway_bad" })
+    H.start_echo_and_gateway(group, P, config())
   end)
 
   teardown(function()
-    if group then
-      group:stop_all()
-    end
-    H.rmdir(dir)
+    H.cleanup(dir, group)
   end)
 
   local function get(path, headers)
-    local res = H.request({ url = "http://127.0.0.1:" .. P.gateway .. path, headers = headers })
+    local res = H.request({ url = H.url(P.gateway, path), headers = headers })
     local token = res.json and res.json.headers and res.json.headers["x-upstream-jwt"]
     return res, token and token[1]
   end
@@ -84,9 +78,8 @@ describe("e2e: dev/gateway declarative config forms", function()
   local function verify(token, secret, iss, path)
     local key = dir .. "/key-" .. iss
     H.write(key, secret)
-    local ok, out = H.sh(H.root .. "/build/upstream-jwt verify --alg HS256 --key " .. H.q(key)
-                         .. " --iss " .. H.q(iss) .. " --method GET --path " .. H.q(path)
-                         .. " --query '' " .. H.q(token))
+    local ok, out = H.cli_verify({ "--alg", "HS256", "--key", key, "--iss", iss, "--method", "GET",
+                                   "--path", path, "--query", "" }, token)
     assert(ok, iss .. ": " .. out)
     return require("cjson").decode(out)
   end
@@ -149,7 +142,7 @@ plugins: [ { name: badplug } ]
     for _, case in ipairs(cases) do
       H.write(plugdir .. "/handler.lua", case.handler)
       local ok, out = H.sh("KONG_LUA_PACKAGE_PATH=" .. H.q(dir .. "/plugins/?.lua") .. " timeout 30 "
-                           .. H.root .. "/dev/gateway up " .. H.q(cfg) .. " --port " .. P.gateway_bad)
+                           .. H.gateway_cmd(cfg, P.gateway_bad))
       assert.is_falsy(ok, out)
       assert.truthy(out:find(case.err, 1, true), out)
     end

@@ -21,6 +21,7 @@ end
 
 H.root = abspath(script_dir() .. "/../..")
 H.lib = os.getenv("UPSTREAM_JWT_LIB") or (H.root .. "/build/libupstream_jwt.so")
+H.cli = H.root .. "/build/upstream-jwt"
 
 local function q(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -52,14 +53,16 @@ function H.write(path, data)
   return path
 end
 
-function H.tmpdir()
-  local ok, out = H.sh("mktemp -d /tmp/upstream-jwt-e2e.XXXXXX")
+-- A fresh directory /tmp/<name>.XXXXXX; name defaults to upstream-jwt-e2e.
+function H.tmpdir(name)
+  local ok, out = H.sh("mktemp -d " .. q("/tmp/" .. (name or "upstream-jwt-e2e") .. ".XXXXXX"))
   assert(ok, out)
   return (out:gsub("%s+$", ""))
 end
 
+-- Removes a directory H.tmpdir made (anything else is left alone).
 function H.rmdir(dir)
-  if dir and dir:match("^/tmp/upstream%-jwt%-e2e%.") then
+  if dir and (dir:match("^/tmp/upstream%-jwt%-e2e%.") or dir:match("^/tmp/upstream%-oauth2%-e2e%.")) then
     H.sh("rm -rf " .. q(dir))
   end
 end
@@ -229,16 +232,57 @@ function H.new_group(dir)
   return g
 end
 
+-- ---- per-spec scaffolding ---------------------------------------------------
+
+-- The start of a spec's setup(): ports for `names` (filled into `ports`), a
+-- fresh temp dir and a process group in it. Returns dir, group.
+function H.prepare(ports, names)
+  H.assign_ports(ports, names)
+  local dir = H.tmpdir()
+  return dir, H.new_group(dir)
+end
+
+-- A spec's teardown(): stops each group given (nil for one setup did not get
+-- to make), in order, then removes dir.
+function H.cleanup(dir, ...)
+  for i = 1, select("#", ...) do
+    local g = select(i, ...)
+    if g then
+      g:stop_all()
+    end
+  end
+  H.rmdir(dir)
+end
+
+-- The shell command that runs dev/gateway in the foreground on the config
+-- file at `config_path`; it works from any directory.
+function H.gateway_cmd(config_path, port)
+  return q(H.root .. "/dev/gateway") .. " up " .. q(config_path) .. " --port " .. port
+end
+
 -- dev/gateway for `config` (YAML text) on `port`.
 function H.start_gateway(group, name, config, port, env)
   local path = H.write(group.dir .. "/" .. name .. ".yml", config)
   env = env or {}
   env.UPSTREAM_JWT_LIB = env.UPSTREAM_JWT_LIB or H.lib
-  return group:start(name, "dev/gateway up " .. q(path) .. " --port " .. port, port, env)
+  return group:start(name, H.gateway_cmd(path, port), port, env)
+end
+
+-- The echo upstream on ports.echo and dev/gateway for `config` on
+-- ports.gateway in front of it, both named after their port.
+function H.start_echo_and_gateway(group, ports, config, env)
+  H.start_echo(group, "echo", ports.echo)
+  return H.start_gateway(group, "gateway", config, ports.gateway, env)
 end
 
 -- The three example verifiers, all HS*, with `keys` = { {kid=, file=}, ... }.
 -- `names` selects which ("python", "node", "lua"); ports[name] required.
+H.VERIFIER_CMDS = {
+  python = "/usr/bin/python3 examples/python/verify_service.py",
+  node = "node examples/node/verify-service.mjs",
+  lua = "examples/nginx-lua/run",
+}
+
 function H.start_verifiers(group, opts)
   local key_args = ""
   for _, k in ipairs(opts.keys) do
@@ -246,14 +290,9 @@ function H.start_verifiers(group, opts)
   end
   local common = " --audience " .. q(opts.audience) .. " --alg " .. (opts.alg or "HS256")
                  .. key_args .. " --stats --quiet" .. (opts.reject_replay and " --reject-replay" or "")
-  local cmds = {
-    python = "/usr/bin/python3 examples/python/verify_service.py",
-    node = "node examples/node/verify-service.mjs",
-    lua = "examples/nginx-lua/run",
-  }
   for _, name in ipairs(opts.names or { "python", "node", "lua" }) do
     local port = assert(opts.ports[name], "no port for " .. name)
-    group:start((opts.prefix or "") .. name, cmds[name] .. " --port " .. port .. common, port,
+    group:start((opts.prefix or "") .. name, H.VERIFIER_CMDS[name] .. " --port " .. port .. common, port,
                 { UPSTREAM_JWT_LIB = H.lib })
   end
 end
@@ -262,7 +301,31 @@ function H.start_echo(group, name, port)
   return group:start(name, "/usr/bin/python3 spec/e2e/support/echo_upstream.py " .. port, port)
 end
 
+-- A random secret of `n` bytes as base64url without padding (printable, so
+-- it can travel in an environment variable).
+function H.random_secret(n)
+  local ok, out = H.sh("head -c " .. n .. " /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\\n'")
+  assert(ok, out)
+  return (out:gsub("%s+$", ""))
+end
+
+-- Runs the project's CLI: `upstream-jwt verify ARGS... TOKEN`, each of the
+-- list `args` one word. Returns ok, output (the verified claims as JSON).
+function H.cli_verify(args, token)
+  local words = { q(H.cli), "verify" }
+  for _, a in ipairs(args) do
+    words[#words + 1] = q(a)
+  end
+  words[#words + 1] = q(token)
+  return H.sh(table.concat(words, " "))
+end
+
 -- ---- HTTP --------------------------------------------------------------------
+
+-- http://127.0.0.1:<port><path>
+function H.url(port, path)
+  return "http://127.0.0.1:" .. port .. (path or "")
+end
 
 -- opts: method, url, headers {name=value | {values}}, body (string),
 -- body_file, chunked (bool). Returns { status, body, json, headers }.

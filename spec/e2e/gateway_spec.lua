@@ -106,15 +106,12 @@ describe("e2e: dev/gateway", function()
   end
 
   setup(function()
-    H.assign_ports(P, { "gw", "echo", "gw2", "down", "gw_bad", "gw3" })
-    gw = "http://127.0.0.1:" .. P.gw
-    dir = H.tmpdir()
-    group = H.new_group(dir)
+    dir, group = H.prepare(P, { "gw", "echo", "gw2", "down", "gw_bad", "gw3" })
+    gw = H.url(P.gw)
     H.start_echo(group, "echo", P.echo)
     local cfg = H.write(dir .. "/kong.yml", config())
     -- Started from another directory: the gateway finds the repo from its own path.
-    gw_pid, gw_log = group:start("gateway",
-      "sh -c " .. H.q("cd / && exec " .. H.root .. "/dev/gateway up " .. cfg .. " --port " .. P.gw),
+    gw_pid, gw_log = group:start("gateway", "sh -c " .. H.q("cd / && exec " .. H.gateway_cmd(cfg, P.gw)),
       P.gw, {
         UPSTREAM_JWT_LIB = H.lib,
         KONG_LUA_PACKAGE_PATH = PLUGINS_PATH,
@@ -123,10 +120,7 @@ describe("e2e: dev/gateway", function()
   end)
 
   teardown(function()
-    if group then
-      group:stop_all()
-    end
-    H.rmdir(dir)
+    H.cleanup(dir, group)
   end)
 
   describe("routing and upstream URI (Kong 3.x, path_handling v0)", function()
@@ -301,7 +295,7 @@ services:
     plugins:
       - name: no-such-plugin
 ]])
-      local ok, out = H.sh(H.root .. "/dev/gateway up " .. bad .. " --port " .. P.gw_bad)
+      local ok, out = H.sh(H.gateway_cmd(bad, P.gw_bad))
       assert.is_false(ok)
       assert.truthy(out:find("no-such-plugin", 1, true), out)
       assert.is_nil(out:find("start worker", 1, true))
@@ -323,7 +317,7 @@ plugins:
     config:
       key_names: ["bad header"]
 ]])
-      local ok, out, rc = H.sh(H.root .. "/dev/gateway up " .. bad .. " --port " .. P.gw_bad)
+      local ok, out, rc = H.sh(H.gateway_cmd(bad, P.gw_bad))
       assert.is_false(ok)
       assert.not_equal(0, rc)
       assert.truthy(out:find("upstream-jwt", 1, true), out)
@@ -338,12 +332,11 @@ plugins:
   - name: e2e-phases
     config: {}
 ]])
-      ok, out = H.sh("KONG_LUA_PACKAGE_PATH=" .. H.q(PLUGINS_PATH) .. " " .. H.root
-                     .. "/dev/gateway up " .. missing .. " --port " .. P.gw_bad)
+      ok, out = H.sh("KONG_LUA_PACKAGE_PATH=" .. H.q(PLUGINS_PATH) .. " " .. H.gateway_cmd(missing, P.gw_bad))
       assert.is_false(ok)
       assert.truthy(out:find("e2e-phases", 1, true), out)
       assert.truthy(out:find("label", 1, true), out)
-      assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. P.gw_bad .. "/"))
+      assert.is_false(H.sh("curl -s -o /dev/null " .. H.url(P.gw_bad, "/")))
     end)
 
     it("serves a config without any vault reference (literal secret)", function()
@@ -359,16 +352,15 @@ plugins:
     config:
       secret: %q
 ]]):format(P.echo, secret))
-      local pid = group:start("literal", "dev/gateway up " .. H.q(cfg) .. " --port " .. P.gw3, P.gw3,
-                              { UPSTREAM_JWT_LIB = H.lib })
-      local res = H.request({ url = "http://127.0.0.1:" .. P.gw3 .. "/a?b=c" })
+      local pid = group:start("literal", H.gateway_cmd(cfg, P.gw3), P.gw3, { UPSTREAM_JWT_LIB = H.lib })
+      local res = H.request({ url = H.url(P.gw3, "/a?b=c") })
       assert.equal(200, res.status, res.body)
       local token = res.json.headers["x-upstream-jwt"][1]
       -- the project's CLI verifies what the gateway signed
       local key = H.write(dir .. "/literal.key", secret)
-      local ok, out = H.sh(H.q(H.root .. "/build/upstream-jwt") .. " verify --alg HS256 --key " .. H.q(key)
-                           .. " --iss kong --aud lit --method GET --path /a --query b=c --body /dev/null "
-                           .. H.q(token))
+      local ok, out = H.cli_verify({ "--alg", "HS256", "--key", key, "--iss", "kong", "--aud", "lit",
+                                     "--method", "GET", "--path", "/a", "--query", "b=c",
+                                     "--body", "/dev/null" }, token)
       assert(ok, out)
       assert.equal("lit", H.jwt_claims(token).aud)
       assert.is_true(H.stop(pid))
@@ -380,13 +372,13 @@ plugins:
       local pidfile = dir .. "/second.pid"
       local log = dir .. "/second.log"
       -- the wrapper records the gateway's own exit status
-      H.spawn("sh -c " .. H.q(H.root .. "/dev/gateway up " .. cfg .. " --port " .. P.gw2
+      H.spawn("sh -c " .. H.q(H.gateway_cmd(cfg, P.gw2)
                               .. " & echo $! > " .. pidfile .. "; wait $!; echo $? > " .. exitfile),
               log, { UPSTREAM_JWT_LIB = H.lib, KONG_LUA_PACKAGE_PATH = PLUGINS_PATH,
                      GATEWAY_WORKERS = "2", E2E_PHASES = '{"token":"t"}' })
       H.wait_http(P.gw2, nil, log)
       local pid = tonumber(H.read(pidfile))
-      assert.equal("/s/x", H.request({ url = "http://127.0.0.1:" .. P.gw2 .. "/p/x" }).json.target)
+      assert.equal("/s/x", H.request({ url = H.url(P.gw2, "/p/x") }).json.target)
       assert.equal("/s/x", upstream_target("/p/x"))
 
       local ok, master = H.sh("pgrep -P " .. pid .. " nginx")
@@ -406,7 +398,7 @@ plugins:
       end
       assert.equal("0", (H.read(exitfile) or "?"):match("%S+"))
       assert.is_nil(H.read(prefix .. "/conf/nginx.conf"))
-      assert.is_false(H.sh("curl -s -o /dev/null http://127.0.0.1:" .. P.gw2 .. "/"))
+      assert.is_false(H.sh("curl -s -o /dev/null " .. H.url(P.gw2, "/")))
       assert.is_false(H.sh("pgrep -P " .. master:match("%d+")))
       -- the first gateway is unaffected
       assert.equal("/s/x", upstream_target("/p/x"))

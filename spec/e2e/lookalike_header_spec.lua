@@ -48,25 +48,19 @@ describe("e2e: look-alike token headers", function()
   local dir, group
 
   setup(function()
-    H.assign_ports(P, { "gateway", "echo" })
-    dir = H.tmpdir()
-    group = H.new_group(dir)
-    H.start_echo(group, "echo", P.echo)
-    H.start_gateway(group, "gateway", config(), P.gateway)
+    dir, group = H.prepare(P, { "gateway", "echo" })
+    H.start_echo_and_gateway(group, P, config())
   end)
 
   teardown(function()
-    if group then
-      group:stop_all()
-    end
-    H.rmdir(dir)
+    H.cleanup(dir, group)
   end)
 
   it("only the gateway's token reaches the upstream, however the client spells the name", function()
     local forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0."
     for _, spelling in ipairs({ "X_Upstream_JWT", "x_upstream_jwt", "X-Upstream_JWT",
                                 "X_UPSTREAM-JWT" }) do
-      local res = H.request({ url = "http://127.0.0.1:" .. P.gateway .. "/echo/x",
+      local res = H.request({ url = H.url(P.gateway, "/echo/x"),
                               headers = { [spelling] = forged, ["X-Other_Header"] = "kept" } })
       assert.equal(200, res.status, res.body)
       local seen = folded(res.json.headers, "x_upstream_jwt")
@@ -80,7 +74,7 @@ describe("e2e: look-alike token headers", function()
   end)
 
   it("a configured header name is protected the same way", function()
-    local res = H.request({ url = "http://127.0.0.1:" .. P.gateway .. "/custom/y",
+    local res = H.request({ url = H.url(P.gateway, "/custom/y"),
                             headers = { X_Gateway_Token = "forged", ["X-Gateway-Token"] = "forged2" } })
     assert.equal(200, res.status, res.body)
     local seen = folded(res.json.headers, "x_gateway_token")

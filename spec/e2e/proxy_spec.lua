@@ -80,32 +80,24 @@ describe("e2e: gateway -> upstream-jwt -> verifying services", function()
   local gw
 
   setup(function()
-    H.assign_ports(PORTS, { "gateway", "python", "node", "lua", "echo" })
-    gw = "http://127.0.0.1:" .. PORTS.gateway
-    dir = H.tmpdir()
-    group = H.new_group(dir)
+    dir, group = H.prepare(PORTS, { "gateway", "python", "node", "lua", "echo" })
+    gw = H.url(PORTS.gateway)
     -- 43 base64url chars: printable (it travels in an env var), 258 bits.
-    local ok, out = H.sh("head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\\n'")
-    assert(ok, out)
-    secret = out:gsub("%s+$", "")
+    secret = H.random_secret(32)
     H.write(dir .. "/secret", secret)
     for _, n in ipairs({ 0, 1024, 8192, 8193, MB }) do
       files[n] = { path = H.random_file(dir .. "/body-" .. n, n) }
       files[n].digest = H.digest_file(files[n].path)
     end
     H.start_verifiers(group, { audience = AUD, ports = PORTS, keys = { { kid = KID, file = dir .. "/secret" } } })
-    H.start_echo(group, "echo", PORTS.echo)
-    H.start_gateway(group, "gateway", config(), PORTS.gateway, {
+    H.start_echo_and_gateway(group, PORTS, config(), {
       E2E_JWT_SECRET = secret,
       E2E_UNSET_SECRET = false,
     })
   end)
 
   teardown(function()
-    if group then
-      group:stop_all()
-    end
-    H.rmdir(dir)
+    H.cleanup(dir, group)
   end)
 
   -- Sends the request to every verifier through the gateway; each must
@@ -318,7 +310,7 @@ describe("e2e: gateway -> upstream-jwt -> verifying services", function()
     local captured, token
 
     local function direct(name, opts)
-      opts.url = "http://127.0.0.1:" .. PORTS[name] .. opts.path
+      opts.url = H.url(PORTS[name], opts.path)
       opts.headers = { ["X-Upstream-JWT"] = token }
       return H.request(opts)
     end

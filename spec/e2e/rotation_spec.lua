@@ -29,26 +29,22 @@ describe("e2e: key rotation", function()
   local captured = {}
 
   local function new_secret(name)
-    local ok, out = H.sh("head -c 48 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\\n'")
-    assert(ok, out)
-    secrets[name] = out:gsub("%s+$", "")
+    secrets[name] = H.random_secret(48)
     H.write(dir .. "/" .. name, secrets[name])
     return dir .. "/" .. name
   end
 
   -- What the upstream received through the gateway, token included.
   local function capture(body)
-    local res = H.request({ method = "POST", url = "http://127.0.0.1:" .. P.gateway .. "/orders?x=1", body = body })
+    local res = H.request({ method = "POST", url = H.url(P.gateway, "/orders?x=1"), body = body })
     assert.equal(200, res.status, res.body)
     return { token = res.json.headers["x-upstream-jwt"][1], target = res.json.target, body = body }
   end
 
   setup(function()
-    H.assign_ports(P, { "gateway", "echo" })
+    dir, group = H.prepare(P, { "gateway", "echo" })
     H.assign_ports(BOTH, { "python", "node", "lua" })
     H.assign_ports(NEW_ONLY, { "python", "node", "lua" })
-    dir = H.tmpdir()
-    group = H.new_group(dir)
     local old_file, new_file = new_secret("old"), new_secret("new")
     H.start_echo(group, "echo", P.echo)
 
@@ -66,14 +62,11 @@ describe("e2e: key rotation", function()
   end)
 
   teardown(function()
-    if group then
-      group:stop_all()
-    end
-    H.rmdir(dir)
+    H.cleanup(dir, group)
   end)
 
   local function present(port, c)
-    return H.request({ method = "POST", url = "http://127.0.0.1:" .. port .. c.target, body = c.body,
+    return H.request({ method = "POST", url = H.url(port, c.target), body = c.body,
                        headers = { ["X-Upstream-JWT"] = c.token } })
   end
 

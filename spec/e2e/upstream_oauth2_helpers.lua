@@ -1,47 +1,31 @@
 -- Processes for the upstream-oauth2 end-to-end specs: the test authorization server + protected
--- upstream (dev/oauth2/server.py) and dev/gateway, on ports 19500-19999. Every process is started
--- in its own session and stopped by its pid in teardown.
+-- upstream (dev/oauth2/server.py) and dev/gateway. Every process is started in its own session and
+-- stopped by its pid in teardown. Shell, files, processes and ports come from e2e_helpers.
 local cjson = require "cjson"
+local E = require "spec.e2e.e2e_helpers"
 
 local H = {}
 
 local root = os.getenv("UPSTREAM_JWT_ROOT") or "."
 H.root = root
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local q = E.q
 H.q = q
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"__rc=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
-  return rc == 0, (out:gsub("__rc=%d+%s*$", "")), rc
-end
+local sh = E.sh
 H.sh = sh
+H.write = E.write
+H.sleep = E.sleep
+H.stop = E.stop
+H.rmdir = E.rmdir
+H.assign_ports = E.assign_ports
 
+-- A file's contents, "" when it cannot be read.
 function H.read(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return ""
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-function H.write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
+  return E.read(path) or ""
 end
 
 function H.tmpdir()
-  local ok, out = sh("mktemp -d /tmp/upstream-oauth2-e2e.XXXXXX")
-  assert(ok, out)
-  return (out:gsub("%s+$", ""))
+  return E.tmpdir("upstream-oauth2-e2e")
 end
 
 -- A throwaway self-signed certificate for 127.0.0.1; returns cert and key paths.
@@ -54,38 +38,8 @@ function H.self_signed(dir)
   return cert, key
 end
 
-function H.sleep(s)
-  sh("sleep " .. s)
-end
-
--- Starts `cmd` detached (own session), logging to `log`; returns its pid.
-local function spawn(cmd, log, env)
-  local prefix = ""
-  for k, v in pairs(env or {}) do
-    prefix = prefix .. k .. "=" .. q(v) .. " "
-  end
-  local ok, out = sh(prefix .. "setsid " .. cmd .. " > " .. q(log) .. " 2>&1 < /dev/null & echo $!")
-  assert(ok, out)
-  return assert(tonumber(out:match("(%d+)%s*$")), out)
-end
-
-local function alive(pid)
-  return (sh("kill -0 " .. pid))
-end
-
-function H.stop(pid)
-  if not pid then
-    return
-  end
-  sh("kill -TERM " .. pid)
-  for _ = 1, 100 do
-    if not alive(pid) then
-      return
-    end
-    H.sleep(0.05)
-  end
-  sh("kill -KILL -- -" .. pid) -- its own process group (setsid)
-end
+local spawn = E.spawn
+local alive = E.is_alive
 
 local function wait_for(what, pid, log, check)
   for _ = 1, 200 do

@@ -3,8 +3,10 @@
 -- token requests and verifies each client authentication method (assertions with PyJWT).
 local H = require "spec.e2e.upstream_oauth2_helpers"
 
-local TOKEN_PORT, UPSTREAM_PORT, GATEWAY_PORT, TLS_PORT, DEAD_PORT = 19510, 19511, 19512, 19513,
-                                                                      19519
+-- Free loopback ports from the E2E range; nothing in this spec listens on DEAD_PORT.
+local P = H.assign_ports({}, { "token", "upstream", "gateway", "tls", "dead" })
+local TOKEN_PORT, UPSTREAM_PORT, GATEWAY_PORT, TLS_PORT, DEAD_PORT = P.token, P.upstream, P.gateway,
+                                                                      P.tls, P.dead
 local IDP = "http://127.0.0.1:" .. TOKEN_PORT
 local SECRET = "e2e-secret: with spaces & symbols, long enough for HS256!"
 local BASIC_SECRET = "basic-secret-from-the-env-vault"
@@ -118,9 +120,7 @@ describe("upstream-oauth2 end to end", function()
     if idp then
       H.stop(idp.pid)
     end
-    if dir and dir:match("^/tmp/upstream%-oauth2%-e2e%.") then
-      H.sh("rm -rf " .. H.q(dir))
-    end
+    H.rmdir(dir)
   end)
 
   local function get(path, headers)
