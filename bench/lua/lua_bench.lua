@@ -6,6 +6,9 @@
 --                                    aud, method, path, query and body digest)
 --   GET /time?impl=I&size=N&reps=R   R samples of a timed loop; JSON with the
 --                                    per-token CPU nanoseconds of each sample
+--   POST /primitives?reps=R&token_len=L
+--                                    per-call CPU nanoseconds of the nginx/PDK
+--                                    primitives every such plugin calls
 local ffi = require "ffi"
 local cjson = require "cjson"
 local native = require "kong.plugins.upstream-jwt.native"
@@ -120,12 +123,81 @@ function _M.time(name, size, reps, target_ms)
   return { impl = name, size = size, iterations = iters, ns_per_token = samples }
 end
 
+-- Per-call cost of the nginx/PDK primitives the plugin needs on every
+-- request, in this worker (a POST whose body is in memory): what any plugin
+-- pays for them, whatever it computes. Each is timed twice: called from a
+-- loop the JIT compiles (a floor), and called from interpreted code, which is
+-- how a plugin's access() runs in a gateway: resty.core's ngx.var getter and
+-- ngx.time end in `return builtin(...)`, a tail call LuaJIT cannot start a
+-- trace with, so it blacklists them and then every caller that would inline
+-- them (bench/NOTES.md).
+local PRIMITIVES = {
+  { "set_header_token", "ngx.req.set_header, a token-sized value" },
+  { "set_header_short", "ngx.req.set_header, a 16-byte value" },
+  { "clear_header", "ngx.req.clear_header (header absent)" },
+  { "var_header", "ngx.var.http_content_length" },
+  { "get_body_data", "ngx.req.read_body + ngx.req.get_body_data" },
+  { "ctx", "ngx.ctx field read" },
+  { "time", "ngx.time" },
+}
+
+function _M.primitives(reps, token_len)
+  local token = ("t"):rep(token_len)
+  local short = ("s"):rep(16)
+  local fns = {
+    set_header_token = function() ngx.req.set_header("X-Bench-Token", token) end,
+    set_header_short = function() ngx.req.set_header("X-Bench-Short", short) end,
+    clear_header = function() ngx.req.clear_header("X-Bench-Absent") end,
+    var_header = function() local _ = ngx.var.http_content_length end,
+    get_body_data = function() ngx.req.read_body(); local _ = ngx.req.get_body_data() end,
+    ctx = function() local _ = ngx.ctx.bench_absent end,
+    time = function() local _ = ngx.time() end,
+  }
+  local body_len = #(ngx.req.get_body_data() or "")
+  local out = { body_bytes = body_len, token_bytes = token_len, ns_per_call = {},
+                ns_per_call_interpreted = {} }
+  -- set_header copies each value into the request's pool: keep the loops
+  -- short enough that the pool stays small.
+  local iters = 2000
+  for _, item in ipairs(PRIMITIVES) do
+    local fn = fns[item[1]]
+    for _ = 1, 200 do fn() end
+    local samples = {}
+    for r = 1, reps do
+      local start = now_ns()
+      for _ = 1, iters do fn() end
+      samples[r] = (now_ns() - start) / iters
+    end
+    out.ns_per_call[item[1]] = samples
+    -- The same call from code the JIT leaves alone (the callees in
+    -- resty.core stay free to compile on their own, as in a gateway).
+    local interpreted = function() for _ = 1, iters do fn() end end
+    jit.off(interpreted)
+    jit.off(fn)
+    samples = {}
+    for r = 1, reps do
+      local start = now_ns()
+      interpreted()
+      samples[r] = (now_ns() - start) / iters
+    end
+    out.ns_per_call_interpreted[item[1]] = samples
+  end
+  out.labels = {}
+  for _, item in ipairs(PRIMITIVES) do
+    out.labels[#out.labels + 1] = { item[1], item[2] }
+  end
+  return out
+end
+
 function _M.handle()
   local uri = ngx.var.uri
   local args = ngx.req.get_uri_args()
   local ok, res = pcall(function()
     if uri == "/verify" then
       return _M.verify()
+    elseif uri == "/primitives" then
+      ngx.req.read_body()
+      return _M.primitives(tonumber(args.reps) or 7, tonumber(args.token_len) or 600)
     elseif uri == "/time" then
       return _M.time(args.impl, tonumber(args.size), tonumber(args.reps) or 7,
                      tonumber(args.target_ms) or 100)

@@ -464,6 +464,10 @@ describe("upstream-jwt handler", function()
         { body = "", headers = { ["Content-Length"] = "0" } } },
       { "an HTTP/2 request with Content-Length: 0",
         { body = "", headers = { ["Content-Length"] = "0" }, http_version = 2 } },
+      -- nginx >= 1.21.1 (in every OpenResty that Kong 3.4+ ships) answers
+      -- 400 to a request with both headers, so it never reaches a plugin.
+      { "a request with Content-Length: 0 and Transfer-Encoding",
+        { body = "", headers = { ["Content-Length"] = "0", ["Transfer-Encoding"] = "chunked" } } },
     }
     for _, case in ipairs(no_body_cases) do
       it("does not read " .. case[1], function()
@@ -482,8 +486,6 @@ describe("upstream-jwt handler", function()
       { "an HTTP/3 request without Content-Length", { headers = {}, http_version = 3 } },
       { "a request of an unknown HTTP version without Content-Length",
         { headers = {}, http_version = false } },
-      { "a request with Content-Length: 0 and Transfer-Encoding",
-        { headers = { ["Content-Length"] = "0", ["Transfer-Encoding"] = "chunked" } } },
       { "a request whose Content-Length is not a number",
         { headers = { ["Content-Length"] = "zero" } } },
     }

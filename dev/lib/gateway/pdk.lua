@@ -160,11 +160,25 @@ function request.get_query(max_args)
   return (ngx.req.get_uri_args(max_args or 100))
 end
 
+-- "Content-Length" -> "http_content_length", built once per name (as Kong's
+-- get_header caches its dash-to-underscore lowering); names come from plugin
+-- code and config, not from clients, and the cache is capped all the same.
+local header_vars, header_vars_count = {}, 0
+
 function request.get_header(name)
   if type(name) ~= "string" then
     error("header name must be a string", 2)
   end
-  local v = ngx.var["http_" .. name:lower():gsub("-", "_")]
+  local var = header_vars[name]
+  if not var then
+    var = "http_" .. name:lower():gsub("-", "_")
+    if header_vars_count >= 1000 then
+      header_vars, header_vars_count = {}, 0
+    end
+    header_vars[name] = var
+    header_vars_count = header_vars_count + 1
+  end
+  local v = ngx.var[var]
   return v
 end
 
