@@ -9,24 +9,11 @@
 --   POST /primitives?reps=R&token_len=L
 --                                    per-call CPU nanoseconds of the nginx/PDK
 --                                    primitives every such plugin calls
-local ffi = require "ffi"
 local cjson = require "cjson"
 local native = require "kong.plugins.upstream-jwt.native"
 
-pcall(ffi.cdef, [[
-typedef long time_t;
-struct timespec { time_t tv_sec; long tv_nsec; };
-int clock_gettime(int clk_id, struct timespec *tp);
-]])
--- CPU time of this thread (the worker): on a shared machine, time spent
--- descheduled is not the token's cost. Read once per sample, so the
--- syscall (no vDSO for this clock) is noise-free.
-local CLOCK_THREAD_CPUTIME_ID = 3
-local ts = ffi.new("struct timespec")
-local function now_ns()
-  ffi.C.clock_gettime(CLOCK_THREAD_CPUTIME_ID, ts)
-  return tonumber(ts.tv_sec) * 1e9 + tonumber(ts.tv_nsec)
-end
+-- Read once per sample, so the clock's system call is noise-free.
+local now_ns = require "cpu_clock"
 
 local _M = {}
 

@@ -3,19 +3,7 @@
 -- request" figure. Put first on KONG_LUA_PACKAGE_PATH; never used otherwise.
 -- Every 1000 calls the mean (minus the clock's own cost, calibrated at load)
 -- is appended to bench/results/access_cpu.log.
-local ffi = require "ffi"
-
-pcall(ffi.cdef, [[
-typedef long time_t;
-struct timespec { time_t tv_sec; long tv_nsec; };
-int clock_gettime(int clk_id, struct timespec *tp);
-]])
-local CLOCK_THREAD_CPUTIME_ID = 3
-local ts = ffi.new("struct timespec")
-local function now_ns()
-  ffi.C.clock_gettime(CLOCK_THREAD_CPUTIME_ID, ts)
-  return tonumber(ts.tv_sec) * 1e9 + tonumber(ts.tv_nsec)
-end
+local now_ns = require "cpu_clock"  -- bench/lua/cpu_clock.lua
 
 local here = debug.getinfo(1, "S").source:sub(2):match("^(.*)/bench/lua/timed/")
 local handler = assert(loadfile(here .. "/kong/plugins/upstream-jwt/handler.lua"))()
