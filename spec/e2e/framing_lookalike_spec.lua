@@ -53,10 +53,8 @@ describe("e2e: framing look-alikes", function()
   local dir, group
 
   setup(function()
-    dir, group = H.prepare(P, { "gateway", "upstream" })
+    dir, group = R.start_upstream_and_gateway(P, config)
     secret_file = H.write(dir .. "/secret", SECRET)
-    R.start_upstream(group, "upstream", P.upstream)
-    H.start_gateway(group, "gateway", config(), P.gateway)
   end)
 
   teardown(function()

@@ -12,6 +12,16 @@ function R.start_upstream(group, name, port)
   return group:start(name, SCRIPT .. " upstream " .. port, port)
 end
 
+--- For a spec's setup(): ports `ports.gateway` and `ports.upstream`, the
+-- recording upstream, then dev/gateway for the YAML `config_fn()` returns
+-- (called once the ports are known). Returns dir, group (H.cleanup them).
+function R.start_upstream_and_gateway(ports, config_fn, env)
+  local dir, group = H.prepare(ports, { "gateway", "upstream" })
+  R.start_upstream(group, "upstream", ports.upstream)
+  H.start_gateway(group, "gateway", config_fn(), ports.gateway, env)
+  return dir, group
+end
+
 --- Sends `bytes` as they are to 127.0.0.1:port and reads until the server
 -- closes. Returns { status, headers (lowercased names), body, json }.
 function R.send(port, bytes)

@@ -189,6 +189,13 @@ if not lib then
   error(lib_path, 0)
 end
 
+-- A library built before header binding still signs everything else; a
+-- config that binds headers then fails closed with this named cause rather
+-- than an FFI error.
+local has_headers_sha256 = pcall(function()
+  return lib.ujwt_headers_sha256
+end)
+
 -------------------------------------------------------------------------------
 -- Shared per-worker scratch space
 -------------------------------------------------------------------------------
@@ -299,6 +306,9 @@ end
 -- headers `fields` = { name1, value1, ... } (n pairs, repeats in the order
 -- received).
 function _M.headers_sha256(names, fields, n)
+  if not has_headers_sha256 then
+    return nil, lib_path .. " predates header binding (no ujwt_headers_sha256): rebuild it"
+  end
   if type(names) ~= "string" then
     return nil, "names must be a string"
   end
