@@ -292,11 +292,12 @@ end
 local function body_sha256(conf)
   local max = conf.max_body_size
   -- $content_length is the Content-Length nginx parsed into
-  -- r->headers_in (a header named exactly that, matched by its lowercased
-  -- name, so `Content_Length` never sets it; a duplicate, a non-number or
-  -- one beside Transfer-Encoding is refused with 400 before any plugin
-  -- runs), or the length of a body a plugin already read or replaced. Not
-  -- $http_content_length: that is the first header of any '-'/'_' spelling.
+  -- r->headers_in: known headers are looked up by their lowercased name, in
+  -- which '_' stays '_', so `Content_Length` never sets it; a duplicate, a
+  -- non-number or one beside Transfer-Encoding is refused with 400 before
+  -- any plugin runs. After a plugin read or replaced the body it is that
+  -- body's length. Not $http_content_length: that is the first header of
+  -- any '-'/'_' spelling.
   local declared = tonumber(ngx.var.content_length)
   if declared then
     if declared > max then
