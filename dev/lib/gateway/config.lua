@@ -19,6 +19,16 @@ local fmt = string.format
 local M = {}
 
 local errors = Errors.new()
+local null = ngx.null
+
+-- A field of a processed entity: unset fields are ngx.null there.
+local function field(e, k)
+  local v = e[k]
+  if v == null then
+    return nil
+  end
+  return v
+end
 
 local function fail(msg, ...)
   error({ gateway_error = fmt(msg, ...) }, 0)
@@ -63,6 +73,8 @@ local function declared(t, ...)
 end
 
 local schemas = {}
+-- Kong's entity schema `name` (kong.db.schema.entities.*, key-auth's credentials), created as
+-- kong/db/init.lua does: referenced entities first, then the subschemas.
 local function schema(name)
   if not schemas[name] then
     local def = name == "keyauth_credentials" and require("kong.plugins.key-auth.daos")[1]
@@ -85,6 +97,9 @@ local function schema(name)
   end
   return schemas[name]
 end
+
+M.schema = schema
+M.errors = errors
 
 -- What a DAO insert does with an entity (kong/db/dao/init.lua: check_insert), minus storage.
 local function insert(name, input, what)
@@ -148,7 +163,7 @@ function M.load(doc)
 
   local function index(by, e, ...)
     for _, k in ipairs({ ... }) do
-      if e[k] ~= nil then
+      if field(e, k) ~= nil then
         if by[e[k]] then
           fail("%s '%s' is used twice", k, tostring(e[k]))
         end
@@ -170,7 +185,7 @@ function M.load(doc)
     local route = insert("routes", input, what)
     out.routes[#out.routes + 1] = route
     index(routes_by, route, "id", "name")
-    add_plugins(r.plugins, { route = { id = route.id } }, " on route " .. (route.name or route.id))
+    add_plugins(r.plugins, { route = { id = route.id } }, " on route " .. (field(route, "name") or route.id))
   end
 
   for i, s in ipairs(list(doc.services, "services")) do
@@ -180,7 +195,7 @@ function M.load(doc)
     for j, r in ipairs(list(s.routes, label("service", s, i) .. ": routes")) do
       add_route(r, j, svc)
     end
-    add_plugins(s.plugins, { service = { id = svc.id } }, " on service " .. (svc.name or svc.id))
+    add_plugins(s.plugins, { service = { id = svc.id } }, " on service " .. (field(svc, "name") or svc.id))
   end
 
   for i, r in ipairs(list(doc.routes, "routes")) do

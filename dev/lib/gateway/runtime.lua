@@ -6,6 +6,9 @@
 -- (kong.error_handlers). What is written here is only what kong/init.lua and
 -- kong/runloop/handler.lua do around them, each piece naming the Kong code it stands for.
 require("gateway.standins")() -- before any of Kong's modules loads
+-- Kong's modules capture the `kong` global when they load (`local kong = kong`): the table
+-- exists first, kong.pdk.new fills it in init().
+_G.kong = _G.kong or {}
 local config = require "gateway.config"
 local db = require "gateway.db"
 
@@ -34,6 +37,8 @@ local function kong_conf()
     loaded_vaults = { env = true },
     vaults = "bundled",
     loaded_plugins = {},
+    pluginserver_names = {},
+    pluginservers = {},
     proxy_listeners = { { ip = "127.0.0.1", port = 0 } },
     stream_listeners = {},
     untrusted_lua = "sandbox",
@@ -72,7 +77,6 @@ end
 -- kong/init.lua Kong.init, for DB-less mode: PDK, plugins, config, router.
 function M.init(path)
   local conf = kong_conf()
-  _G.kong = {}
   -- kong/global.lua init_pdk, without the node-id file it keeps in Kong's prefix.
   require("kong.pdk").new(conf, kong)
   kong_global = require "kong.global"
@@ -211,6 +215,10 @@ end
 -- kong/init.lua flush_delayed_response.
 local function flush_delayed_response(ctx)
   ctx.delay_response = nil
+  if type(ctx.delayed_response_callback) == "function" then
+    ctx.delayed_response_callback(ctx)
+    return
+  end
   local dr = ctx.delayed_response
   local message = dr.content and dr.content.message or dr.content
   return kong.response.error(dr.status_code, message, dr.headers)

@@ -58,9 +58,24 @@ local STANDINS = {
     return unavailable_module("resty.kong.grpc")
   end,
 
-  -- lua-resty-ada (libada): only kong.service.request.clear_query_arg uses it.
+  -- lua-resty-ada (libada): kong.service.request.clear_query_arg (key-auth's hide_credentials
+  -- for a key in the query) calls search.remove(query, name). Same pairs removed (the name
+  -- compared form-decoded); unlike ada, the remaining pairs keep their bytes instead of being
+  -- re-serialized.
   ["resty.ada.search"] = function()
-    return unavailable_module("resty.ada.search")
+    local unescape = ngx.unescape_uri
+    return setmetatable({
+      remove = function(query, name)
+        local kept = {}
+        for pair in string.gmatch(query, "[^&]+") do
+          local key = unescape((pair:match("^[^=]*"):gsub("%+", " ")))
+          if key ~= name then
+            kept[#kept + 1] = pair
+          end
+        end
+        return table.concat(kept, "&")
+      end,
+    }, { __index = function(_, fn) return unavailable("resty.ada.search", fn) end })
   end,
 }
 
