@@ -376,4 +376,6 @@ function M.handle_error()
   return require("kong.error_handlers")(ctx)
 end
 
+M.kong_conf = kong_conf
+
 return M
