@@ -286,7 +286,6 @@ function M.load(doc)
   end
 
   out.handlers = assert(dao:get_handlers())
-  out.consumers_by = consumers_by
   return out
 end
 
