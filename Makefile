@@ -16,9 +16,12 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
   nginx-light libnginx-mod-http-lua \
   python3 python3-jwt python3-cryptography python3-yaml \
   nodejs npm wrk hyperfine curl procps openssl gnuplot-nox util-linux
+# Kong 3.9.3's own code under Debian's nginx (dev/kong-runtime, dev/gateway, dev/busted):
+# LuaJIT headers for OpenResty's cjson.so, and the Lua modules Kong's code requires.
+DEB_PACKAGES += libluajit2-5.1-dev lua-penlight lua-socket lua-lpeg git
 
 .PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
-  fuzz-build fuzz-ci asan-lua test-hardening hardening-long
+  fuzz-build fuzz-ci asan-lua test-hardening hardening-long kong-runtime
 
 all: build
 
@@ -52,14 +55,23 @@ test: deps build test-cpp test-lua test-e2e test-hardening
 test-cpp: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-test-lua: build
-	@if [ -d spec/unit ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/unit; fi
+# Kong 3.9.3's Lua code and pinned libraries: $$KONG_RUNTIME, else ../shared/kong-runtime, else
+# a clone of dev/kong-runtime.lock; OpenResty's cjson.so built once into build-runtime/.
+kong-runtime:
+	@dev/kong-runtime >/dev/null
 
-test-e2e: build
+# The plugins' specs, in Kong's layout (spec/<plugin>/NN-*_spec.lua), run by busted inside nginx
+# with Kong's code (dev/busted); every spec directory is run whole.
+LUA_SPEC_DIRS = $(wildcard spec/upstream-jwt spec/upstream-oauth2 spec/unit)
+
+test-lua: build kong-runtime
+	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so dev/busted $(LUA_SPEC_DIRS)
+
+test-e2e: build kong-runtime
 	@if [ -d spec/e2e ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/e2e; fi
 
 # Gateway + example verifying service on free loopback ports, a few requests, then stops both.
-demo: deps build
+demo: deps build kong-runtime
 	dev/demo
 
 # Every benchmark of issue 5 in one run (~8 min): C++ core vs the OpenSSL
@@ -94,12 +106,14 @@ fuzz: fuzz-build
 fuzz-ci: fuzz-build
 	fuzz/run.sh build-fuzz $(FUZZ_CI_SECONDS)
 
-# The FFI specs against the ASan+UBSan library: luajit is not instrumented,
-# so libasan is preloaded. Leaks are checked on the FFI sign loop alone
+# The FFI specs against the ASan+UBSan library: nginx and luajit are not
+# instrumented, so libasan is preloaded (into nginx alone for dev/busted). Leaks are checked on the FFI sign loop alone
 # (spec/hardening/leak_spec.lua), where a report can only be the library's.
-asan-lua: asan
+asan-lua: asan kong-runtime
+	UPSTREAM_JWT_LIB=$(CURDIR)/build-asan/libupstream_jwt.so BUSTED_PRELOAD=$(LIBASAN) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 dev/busted $(LUA_SPEC_DIRS)
 	UPSTREAM_JWT_LIB=$(CURDIR)/build-asan/libupstream_jwt.so LD_PRELOAD=$(LIBASAN) \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(BUSTED) spec/unit spec/hardening/bad_token_spec.lua
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(BUSTED) spec/hardening/bad_token_spec.lua
 
 test-hardening: build fuzz-ci asan-lua
 	HARDENING_DIR=$(CURDIR)/$(HARDENING_DIR) HARDENING_ASAN_LIB=$(CURDIR)/build-asan/libupstream_jwt.so \
@@ -118,4 +132,4 @@ mutation: deps
 	$(PYTHON) test/mutation/verifier_mutants.py --build-dir $(CURDIR)/build-mutation --jobs $(JOBS)
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench build-mutation
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench build-mutation build-runtime

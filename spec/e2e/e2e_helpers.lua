@@ -3,6 +3,7 @@
 -- echo upstream. Each process runs in its own session and is stopped by pid
 -- in teardown. HTTP goes through curl; digests are computed with Python's
 -- hashlib, independently of the native library under test.
+-- E2E_KEEP=1 keeps each spec's folder (configs, process logs) for a look afterwards.
 local cjson = require "cjson.safe"
 
 local H = {}
@@ -251,7 +252,11 @@ function H.cleanup(dir, ...)
       g:stop_all()
     end
   end
-  H.rmdir(dir)
+  if os.getenv("E2E_KEEP") then
+    io.stderr:write("e2e: kept ", dir, "\n")
+  else
+    H.rmdir(dir)
+  end
 end
 
 -- The shell command that runs dev/gateway in the foreground on the config
@@ -410,6 +415,15 @@ end
 
 function H.jwt_header(token)
   return cjson.decode(H.b64url_decode(token:match("^([^.]+)%.")))
+end
+
+-- The message of one of Kong's own JSON answers (kong.response.error, kong.error_handlers),
+-- which also carry the request's id, as Kong 3.x's do.
+function H.kong_message(res)
+  assert(type(res.json) == "table", "not a JSON answer: " .. tostring(res.body))
+  assert(type(res.json.request_id) == "string" and res.json.request_id:match("^%x+$")
+         and #res.json.request_id == 32, "no request_id: " .. tostring(res.body))
+  return res.json.message
 end
 
 return H

@@ -191,10 +191,34 @@ describe("e2e: dev/gateway", function()
     it("404 and 502 answer with Kong's JSON messages", function()
       local res = get("/nothing")
       assert.equal(404, res.status)
-      assert.same({ message = "no Route matched with those values" }, res.json)
+      assert.equal("no Route matched with those values", H.kong_message(res))
       res = get("/down")
       assert.equal(502, res.status)
-      assert.same({ message = "An invalid response was received from the upstream server" }, res.json)
+      assert.equal("An invalid response was received from the upstream server", H.kong_message(res))
+    end)
+
+    -- issue 11 item 6: nginx refuses these request lines before any phase runs; the answer is
+    -- Kong's error handler's 400, not a 500 from an error page that expected a parsed request.
+    it("answers 400 Bad request to a malformed request line, and proxies nothing", function()
+      local before = H.stats(P.echo).requests
+      for _, line in ipairs({ "get / HTTP/1.1", "OPTIONS * HTTP/1.1", " " }) do
+        local ok, out = H.sh("python3 -c " .. H.q([[
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode() + b"\r\nHost: x\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode("latin-1"))
+]]) .. " " .. P.gw .. " " .. H.q(line))
+        assert(ok, out)
+        assert.matches("^HTTP/1%.1 400 Bad Request\r\n", out, nil, false, line)
+        assert.matches("\r\n\r\nBad request\nrequest_id: %x+\n$", out, nil, false, line)
+      end
+      assert.equal(before, H.stats(P.echo).requests)
     end)
   end)
 
@@ -224,16 +248,16 @@ describe("e2e: dev/gateway", function()
     it("401 without a key or with a wrong one", function()
       local res = get("/root/x")
       assert.equal(401, res.status)
-      assert.same({ message = "No API key found in request" }, res.json)
+      assert.equal("No API key found in request", H.kong_message(res))
       res = get("/root/x", { headers = { apikey = "nope" } })
       assert.equal(401, res.status)
-      assert.same({ message = "Invalid authentication credentials" }, res.json)
+      assert.equal("Unauthorized", H.kong_message(res))
       res = get("/root/x?apikey=")
       assert.equal(401, res.status)
-      assert.same({ message = "No API key found in request" }, res.json)
+      assert.equal("No API key found in request", H.kong_message(res))
       res = get("/root/x?apikey=k-bob&apikey=k-alice")
       assert.equal(401, res.status)
-      assert.same({ message = "Duplicate API key found" }, res.json)
+      assert.equal("Duplicate API key found", H.kong_message(res))
     end)
 
     it("identifies the consumer and hides the credential when configured", function()
@@ -279,7 +303,7 @@ describe("e2e: dev/gateway", function()
       local before = H.stats(P.echo).requests
       local res = get("/p/longer/x", { headers = { ["X-E2E-Fail"] = "1" } })
       assert.equal(500, res.status)
-      assert.same({ message = "An unexpected error occurred" }, res.json)
+      assert.equal("An unexpected error occurred", H.kong_message(res))
       assert.equal(before, H.stats(P.echo).requests)
     end)
   end)
@@ -321,7 +345,9 @@ plugins:
       assert.is_false(ok)
       assert.not_equal(0, rc)
       assert.truthy(out:find("upstream-jwt", 1, true), out)
-      assert.truthy(out:find("ttl", 1, true), out)
+      -- Kong's own message, from Kong's schema library
+      assert.truthy(out:find("plugin 'upstream-jwt': schema violation (config.ttl: value should be "
+                             .. "between 1 and 3600)", 1, true), out)
       local missing = H.write(dir .. "/missing.yml", [[
 _format_version: "3.0"
 services:

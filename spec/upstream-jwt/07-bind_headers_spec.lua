@@ -3,9 +3,9 @@
 -- canonical form (Python's hashlib, not the library under test) and against
 -- the native verifier.
 local setup = require "spec.helpers.setup"
-local double = require "spec.helpers.kong_double"
+local double = require "spec.helpers.pdk_request"
 local native = setup.require_native()
-local validator = require "kong_schema_validator"
+local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-jwt.schema"
 local handler = require "kong.plugins.upstream-jwt.handler"
 local cjson = require "cjson"

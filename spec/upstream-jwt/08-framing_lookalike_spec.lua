@@ -3,9 +3,9 @@
 -- decision reads nginx's parsed Content-Length ($content_length). The real
 -- nginx behaviour is proven end to end in spec/e2e/framing_lookalike_spec.lua.
 local setup = require "spec.helpers.setup"
-local double = require "spec.helpers.kong_double"
+local double = require "spec.helpers.pdk_request"
 setup.require_native()
-local validator = require "kong_schema_validator"
+local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-jwt.schema"
 local handler = require "kong.plugins.upstream-jwt.handler"
 local cjson = require "cjson"
