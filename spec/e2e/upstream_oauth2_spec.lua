@@ -216,10 +216,13 @@ describe("upstream-oauth2 end to end", function()
 
   it("keeps the consumer's Authorization when the token has its own header", function()
     local status, body = get("/keep/x?token_header=X-Access-Token",
-                             { Authorization = "Bearer consumer-token" })
+                             { Authorization = "Bearer consumer-token",
+                               ["X-Consumer-Authorization"] = "Bearer forged" })
     assert.equal(200, status)
     assert.equal("Bearer consumer-token", body.headers.authorization)
     assert.matches("^Bearer %S+$", body.headers["x-access-token"])
+    -- issue 11: cleared in every mode, not only by move
+    assert.is_nil(body.headers["x-consumer-authorization"])
   end)
 
   it("reuses the token until near expiry, then refreshes it", function()
@@ -347,11 +350,14 @@ describe("upstream-oauth2 end to end", function()
     end
 
     it("recovers once the token endpoint works again (no failure is cached)", function()
+      -- counted as a difference: the slow endpoint of the timeout case issues its token to
+      -- "errors" after the gateway gave up on it
+      local before = issued("errors")
       local s1 = get("/badsecret/x")
       local s2 = get("/badsecret/x")
       assert.equal(502, s1)
       assert.equal(502, s2)
-      assert.equal(0, issued("errors"))
+      assert.equal(before, issued("errors"))
     end)
   end)
 end)

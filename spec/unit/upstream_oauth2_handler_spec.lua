@@ -111,6 +111,25 @@ describe("upstream-oauth2 handler", function()
       assert.is_nil(up["x-consumer-authorization"])
     end)
 
+    -- issue 11 item 4: the docs promise the header is always cleared first, whatever the mode
+    for _, mode in ipairs({ "keep", "remove" }) do
+      it("clears a forged X-Consumer-Authorization with consumer_authorization " .. mode, function()
+        local k = request(conf({ header = "X-Access-Token", consumer_authorization = mode }),
+                          { Authorization = "Bearer consumer",
+                            ["X-Consumer-Authorization"] = "Bearer forged" })
+        local up = k.upstream_view()
+        assert.is_nil(up["x-consumer-authorization"])
+        assert.equal("Bearer tok-1", up["x-access-token"])
+      end)
+
+      it("clears a forged custom consumer_authorization_header with " .. mode, function()
+        local k = request(conf({ header = "X-Access-Token", consumer_authorization = mode,
+                                 consumer_authorization_header = "X-Original-Auth" }),
+                          { ["X-Original-Auth"] = "Bearer forged" })
+        assert.is_nil(k.upstream_view()["x-original-auth"])
+      end)
+    end
+
     it("removes the consumer's Authorization when told to", function()
       local k = request(conf({ header = "X-Access-Token", consumer_authorization = "remove" }),
                         { Authorization = "Bearer consumer" })

@@ -55,6 +55,16 @@ describe("upstream-oauth2 schema", function()
     assert.is_true(conf.ssl_verify)
   end)
 
+  it("defaults to HTTP and HTTPS routes and offers no gRPC (nothing is tested over it)", function()
+    local protocols
+    for _, f in ipairs(schema.fields) do
+      protocols = protocols or f.protocols
+    end
+    assert.is_table(protocols)
+    assert.same({ "http", "https" }, protocols.default)
+    assert.same({ "http", "https" }, protocols.elements.one_of)
+  end)
+
   it("accepts every client authentication method with what it needs", function()
     for _, auth in ipairs({ "client_secret_basic", "client_secret_post", "client_secret_jwt" }) do
       local conf, _, msg = validate(base({ client_auth = auth }))
@@ -185,6 +195,13 @@ describe("upstream-oauth2 schema", function()
     it("moving the consumer's Authorization into the token header", function()
       refused(base({ header = "X-Token", consumer_authorization_header = "x-token" }),
               "must differ")
+    end)
+    it("Authorization as consumer_authorization_header (cleared on every request)", function()
+      for _, mode in ipairs({ "move", "keep", "remove" }) do
+        refused(base({ header = "X-Token", consumer_authorization = mode,
+                       consumer_authorization_header = "authorization" }),
+                "consumer_authorization_header cannot be Authorization")
+      end
     end)
     it("an unknown consumer_authorization mode", function()
       refused(base({ consumer_authorization = "merge" }), "expected one of")

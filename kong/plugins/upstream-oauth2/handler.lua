@@ -9,9 +9,10 @@ local tostring = tostring
 
 local UpstreamOAuth2 = {
   -- After authentication plugins (key-auth 1250, jwt 1450, oauth2 1400...) so the consumer's
-  -- Authorization is final when we move it, and after request-transformer (801) so nothing
-  -- rewrites the header we set.
-  PRIORITY = 760,
+  -- Authorization is final when we move it, after request-transformer (801) so nothing rewrites
+  -- the header we set, and after upstream-jwt (790) so token exchange can use its token. No
+  -- bundled plugin has 785: Kong would break a tie by name.
+  PRIORITY = 785,
   VERSION = "0.1.0",
 }
 
@@ -34,19 +35,18 @@ local function fail(err)
 end
 
 local function place_consumer_authorization(conf)
+  -- Cleared in every mode, so a client can never pose as having sent some other credential:
+  -- the upstream may trust this header to be the gateway's.
+  kong.service.request.clear_header(conf.consumer_authorization_header)
   local mode = conf.consumer_authorization
   if mode == "keep" then
     return
   end
   local original = kong.request.get_header("Authorization")
-  if mode == "move" then
-    -- Cleared first, so a client cannot pose as having sent some other credential.
-    kong.service.request.clear_header(conf.consumer_authorization_header)
-    if original then
+  if original then
+    if mode == "move" then
       kong.service.request.set_header(conf.consumer_authorization_header, original)
     end
-  end
-  if original then
     kong.service.request.clear_header("Authorization")
   end
 end

@@ -94,6 +94,10 @@ local function check_config(config)
     return nil, "consumer_authorization 'keep' needs a header other than Authorization "
              .. "(the access token would replace it)"
   end
+  if string.lower(config.consumer_authorization_header or "") == "authorization" then
+    -- it is cleared on every request: that would drop the consumer's credential in every mode
+    return nil, "consumer_authorization_header cannot be Authorization"
+  end
   if config.consumer_authorization == "move"
      and string.lower(config.consumer_authorization_header or "")
          == string.lower(config.header or "") then
@@ -105,7 +109,11 @@ end
 return {
   name = "upstream-oauth2",
   fields = {
-    { protocols = typedefs.protocols_http },
+    -- Nothing here is tested over gRPC, so gRPC routes are not offered.
+    { protocols = typedefs.protocols_http {
+        default = { "http", "https" },
+        elements = { type = "string", one_of = { "http", "https" } },
+    } },
     { config = {
         type = "record",
         fields = {
