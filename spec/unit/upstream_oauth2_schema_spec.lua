@@ -80,7 +80,7 @@ describe("upstream-oauth2 schema", function()
   it("accepts a full token-request config", function()
     local conf, _, msg = validate(base({
       scopes = { "orders:read", "orders:write" },
-      audience = "https://api.example.com",
+      audience = { "https://api.example.com", "https://billing.example.com" },
       resource = { "https://orders.example.com/", "https://billing.example.com/" },
       token_post_args = { tenant = "acme" },
       token_headers = { ["X-Tenant"] = "acme" },

@@ -3,9 +3,11 @@
 -- their authorization server instead of trusting the network.
 local token_client = require "kong.plugins.upstream-oauth2.token_client"
 local token_cache = require "kong.plugins.upstream-oauth2.token_cache"
+local lrucache = require "resty.lrucache"
 
 local kong = kong
 local tostring = tostring
+local redis_cache -- loaded with the first redis-strategy request: memory needs no resty.redis
 
 local UpstreamOAuth2 = {
   -- After authentication plugins (key-auth 1250, jwt 1450, oauth2 1400...) so the consumer's
@@ -17,6 +19,7 @@ local UpstreamOAuth2 = {
 }
 
 local CLIENT_MESSAGE = {
+  [401] = "A bearer token is required",
   [500] = "An unexpected error occurred",
   [502] = "Invalid response from the upstream authorization server",
   [503] = "Upstream authorization server unavailable",
@@ -28,10 +31,92 @@ local function wait_budget(conf)
   return (conf.connect_timeout + conf.send_timeout + conf.read_timeout) / 1000 + 1
 end
 
-local function fail(err)
+local function redis_budget(rc)
+  return (rc.connect_timeout + rc.send_timeout + rc.read_timeout) / 1000
+end
+
+local function fail(conf, err)
   local status = err.status or 500
   kong.log.err("cannot obtain an upstream access token: ", err.message)
-  return kong.response.exit(status, { message = CLIENT_MESSAGE[status] or CLIENT_MESSAGE[500] })
+  if conf.error_response_status ~= nil and conf.error_response_status ~= ngx.null then
+    status = conf.error_response_status
+  end
+  local message = conf.error_response_message
+  if message == nil or message == ngx.null then
+    message = CLIENT_MESSAGE[status] or CLIENT_MESSAGE[500]
+  end
+  return kong.response.exit(status, { message = message })
+end
+
+-- The subject of a token exchange: the client's own bearer token, or the token upstream-jwt
+-- (priority 790, before us) put on this request. nil, err, status when there is none.
+local function subject_token(conf)
+  if conf.subject_token_source == "consumer_bearer" then
+    local authz = kong.request.get_header("Authorization")
+    local token = type(authz) == "string" and authz:match("^[Bb][Ee][Aa][Rr][Ee][Rr] +(%S+)%s*$")
+    if not token then
+      return nil, "no bearer token to exchange in the client's Authorization header", 401
+    end
+    return token
+  end
+  -- kong.request reads the request as it will be proxied, so this is upstream-jwt's token (it
+  -- replaces any header of that name the client sent)
+  local token = kong.request.get_header(conf.upstream_jwt_header)
+  if type(token) ~= "string" or token == "" then
+    return nil, "no " .. conf.upstream_jwt_header .. " on the request: is upstream-jwt enabled "
+                .. "on this route with that header?", 500
+  end
+  return token
+end
+
+-- Exchanged tokens per worker, one bounded LRU per token request (config), keyed by subject.
+local exchanged = {}
+
+local function exchange(conf, key)
+  local subject, serr, status = subject_token(conf)
+  if not subject then
+    return nil, { status = status, message = serr }
+  end
+  local cache = exchanged[key]
+  if not cache then
+    cache = lrucache.new(conf.exchange_cache_size)
+    exchanged[key] = cache
+  end
+  local sub_key = token_client.subject_key(subject)
+  local token = cache:get(sub_key)
+  if token then
+    return token, nil, cache, sub_key
+  end
+  local result, err = token_client.fetch(conf, subject)
+  if not result then
+    return nil, err
+  end
+  if result.ttl then
+    cache:set(sub_key, result.access_token, result.ttl)
+  end
+  return result.access_token, nil, cache, sub_key
+end
+
+-- The fetch behind the node cache: straight to the token endpoint, or through Redis. When Redis
+-- fails the node fetches on its own (documented): a token from the authorization server is
+-- still required, so nothing is ever proxied without one.
+local function fetcher(conf, key, budget)
+  if conf.cache.strategy ~= "redis" then
+    return function()
+      return token_client.fetch(conf)
+    end
+  end
+  redis_cache = redis_cache or require "kong.plugins.upstream-oauth2.redis_cache"
+  return function()
+    local result, err, redis_err = redis_cache.get(conf.cache.redis, key, function()
+      return token_client.fetch(conf)
+    end, { wait_timeout = budget, lock_ttl = budget })
+    if redis_err then
+      kong.log.warn("token cache in Redis unavailable, fetching for this node alone: ", redis_err)
+      return token_client.fetch(conf)
+    end
+    return result, err
+  end
 end
 
 local function place_consumer_authorization(conf)
@@ -55,26 +140,54 @@ function UpstreamOAuth2:access(conf)
   -- pcall: the native library loads on first use, and its absence must be a clean 500
   local ok, key, key_err = pcall(token_client.request_key, conf)
   if not ok or not key then
-    return fail({ status = 500, message = "cannot compute the token cache key: "
-                                          .. tostring(ok and key_err or key) })
+    return fail(conf, { status = 500, message = "cannot compute the token cache key: "
+                                                .. tostring(ok and key_err or key) })
   end
-  local budget = wait_budget(conf)
-  local token, err = token_cache.get(key, function()
-    return token_client.fetch(conf)
-  end, { wait_timeout = budget, lock_ttl = budget })
+  local token, err, exchange_cache, sub_key
+  if conf.grant_type == token_client.TOKEN_EXCHANGE then
+    ok, token, err, exchange_cache, sub_key = pcall(exchange, conf, key)
+    if not ok then
+      token, err = nil, { status = 500, message = "token exchange error: " .. tostring(token) }
+    end
+  else
+    local budget = wait_budget(conf)
+    if conf.cache.strategy == "redis" then
+      -- the node's fetcher may wait on Redis, then on another node's fetch
+      budget = budget * 2 + redis_budget(conf.cache.redis)
+    end
+    token, err = token_cache.get(key, fetcher(conf, key, wait_budget(conf)),
+                                 { wait_timeout = budget, lock_ttl = budget })
+  end
   if not token then
-    return fail(err)
+    return fail(conf, err)
   end
 
   place_consumer_authorization(conf)
   kong.service.request.set_header(conf.header, "Bearer " .. token)
-  kong.ctx.plugin.cache_key = key
-  kong.ctx.plugin.token = token
+  local ctx = kong.ctx.plugin
+  ctx.cache_key = key
+  ctx.token = token
+  ctx.exchange_cache = exchange_cache
+  ctx.sub_key = sub_key
+end
+
+local function purge(conf, ctx)
+  if ctx.exchange_cache then
+    if ctx.exchange_cache:get(ctx.sub_key) == ctx.token then
+      ctx.exchange_cache:delete(ctx.sub_key)
+      return true
+    end
+    return false
+  end
+  if conf.cache.strategy == "redis" then
+    redis_cache.purge_later(conf.cache.redis, ctx.cache_key, ctx.token)
+  end
+  return token_cache.purge(ctx.cache_key, ctx.token)
 end
 
 function UpstreamOAuth2:header_filter(conf)
-  local key = kong.ctx.plugin.cache_key
-  if not key then
+  local ctx = kong.ctx.plugin
+  if not ctx.cache_key then
     return
   end
   -- The upstream's own status: a response produced by Kong or by another plugin says nothing
@@ -86,8 +199,7 @@ function UpstreamOAuth2:header_filter(conf)
   local statuses = conf.purge_on_upstream_status
   for i = 1, #statuses do
     if statuses[i] == status then
-      local purged = token_cache.purge(key, kong.ctx.plugin.token)
-      if purged then
+      if purge(conf, ctx) then
         kong.log.notice("upstream answered ", status, ": cached access token purged")
       end
       return
