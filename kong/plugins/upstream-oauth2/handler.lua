@@ -97,6 +97,9 @@ local function exchange(conf, key)
   return result.access_token, nil, cache, sub_key
 end
 
+-- Seconds a node serves a token read from Redis before asking Redis again.
+local REDIS_NODE_TTL = 1
+
 -- The fetch behind the node cache: straight to the token endpoint, or through Redis. When Redis
 -- fails the node fetches on its own (documented): a token from the authorization server is
 -- still required, so nothing is ever proxied without one.
@@ -114,6 +117,11 @@ local function fetcher(conf, key, budget)
     if redis_err then
       kong.log.warn("token cache in Redis unavailable, fetching for this node alone: ", redis_err)
       return token_client.fetch(conf)
+    end
+    if result and result.ttl then
+      -- Redis is the cache of record: the node keeps its copy briefly, so that a purge by any
+      -- node reaches every node within REDIS_NODE_TTL seconds
+      result.ttl = math.min(result.ttl, REDIS_NODE_TTL)
     end
     return result, err
   end
