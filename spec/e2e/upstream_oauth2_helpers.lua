@@ -180,6 +180,35 @@ function H.start_proxy(dir, port, auth)
   return { pid = pid, log = log, port = port, url = "http://127.0.0.1:" .. port }
 end
 
+-- GETs every URL at once (curl --parallel); returns { ["200"] = n, ... }.
+function H.parallel_get(urls)
+  local args = {}
+  for i, url in ipairs(urls) do
+    args[i] = "-o /dev/null " .. q(url)
+  end
+  local ok, out = sh("{ curl -s --no-progress-meter --parallel --parallel-immediate"
+                     .. " --parallel-max 64 -w 'status=%{http_code}\\n' "
+                     .. table.concat(args, " ") .. " 2>/dev/null; }")
+  assert(ok, out)
+  local codes = {}
+  for code in out:gmatch("status=(%d+)") do
+    codes[code] = (codes[code] or 0) + 1
+  end
+  return codes
+end
+
+-- Stops the started processes (nil entries skipped), then removes dir.
+function H.stop_all(processes, dir)
+  for i = 1, #processes do
+    if processes[i] then
+      H.stop(processes[i].pid)
+    end
+  end
+  if dir then
+    H.rmdir(dir)
+  end
+end
+
 -- Kong's own lua-resty-http and lua-resty-redis, the ones Kong 3.9.3 ships (egress proxy, Redis
 -- cache), from the pinned runtime copy: KONG_RUNTIME, else ../shared/kong-runtime.
 local function runtime_lua_path()

@@ -136,14 +136,7 @@ describe("upstream-oauth2 with oidc-provider", function()
   end)
 
   teardown(function()
-    for _, p in ipairs({ gw, proxy, idp }) do
-      if p then
-        H.stop(p.pid)
-      end
-    end
-    if dir then
-      H.rmdir(dir)
-    end
+    H.stop_all({ gw, proxy, idp }, dir)
   end)
 
   local function get(path, headers)

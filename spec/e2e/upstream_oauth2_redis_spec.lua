@@ -57,14 +57,7 @@ describe("upstream-oauth2 with the Redis cache", function()
   end)
 
   teardown(function()
-    for _, p in ipairs({ gw1, gw2, redis, idp }) do
-      if p then
-        H.stop(p.pid)
-      end
-    end
-    if dir then
-      H.rmdir(dir)
-    end
+    H.stop_all({ gw1, gw2, redis, idp }, dir)
   end)
 
   local function get(gw, path)
@@ -79,17 +72,9 @@ describe("upstream-oauth2 with the Redis cache", function()
   it("issues exactly one token for 64 concurrent requests over two nodes", function()
     local urls = {}
     for i = 1, 64 do
-      local gw = (i % 2 == 0) and gw1 or gw2
-      urls[i] = "-o /dev/null " .. H.q(gw.base .. "/shared/r" .. i)
+      urls[i] = ((i % 2 == 0) and gw1 or gw2).base .. "/shared/r" .. i
     end
-    local ok, out = H.sh("{ curl -s --no-progress-meter --parallel --parallel-immediate"
-                         .. " --parallel-max 64 -w 'status=%{http_code}\\n' "
-                         .. table.concat(urls, " ") .. " 2>/dev/null; }")
-    assert(ok, out)
-    local codes = {}
-    for code in out:gmatch("status=(%d+)") do
-      codes[code] = (codes[code] or 0) + 1
-    end
+    local codes = H.parallel_get(urls)
     assert.same({ ["200"] = 64 }, codes)
     assert.equal(1, idp.issued("shared"))
     -- both nodes serve the one token, and Redis holds it with an expiry

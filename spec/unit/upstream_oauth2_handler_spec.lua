@@ -258,6 +258,90 @@ describe("upstream-oauth2 handler", function()
     end)
   end)
 
+  describe("error answer", function()
+    it("uses error_response_status and error_response_message when configured", function()
+      http_reply = function() return nil, "connection refused" end
+      local k = request(conf({ error_response_status = 599,
+                               error_response_message = "try again later" }))
+      assert.same({ status = 599, body = { message = "try again later" } }, k.exited)
+      assert.is_nil(k.upstream_view().authorization)
+    end)
+  end)
+
+  describe("token exchange", function()
+    local TE = "urn:ietf:params:oauth:grant-type:token-exchange"
+    local bodies
+
+    before_each(function()
+      bodies = {}
+      http_reply = function(_, params)
+        bodies[#bodies + 1] = params.body
+        return { status = 200, body = '{"access_token":"xchg-' .. http_calls
+                                      .. '","expires_in":300,"token_type":"Bearer"}' }
+      end
+    end)
+
+    it("exchanges the consumer's bearer token, once per subject", function()
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer",
+                       header = "X-Access-Token", consumer_authorization = "keep" })
+      local k = request(c, { Authorization = "Bearer consumer-a" })
+      assert.equal("Bearer xchg-1", k.upstream_view()["x-access-token"])
+      assert.matches("subject_token=consumer%-a", bodies[1])
+      assert.matches("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant%-type%%3Atoken%-exchange",
+                     bodies[1])
+      k = request(c, { Authorization = "bearer consumer-a" })
+      assert.equal("Bearer xchg-1", k.upstream_view()["x-access-token"])
+      assert.equal(1, http_calls)
+      k = request(c, { Authorization = "Bearer consumer-b" })
+      assert.equal("Bearer xchg-2", k.upstream_view()["x-access-token"])
+      assert.equal(2, http_calls)
+    end)
+
+    it("answers 401 without a bearer token and asks nobody", function()
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer" })
+      for _, h in ipairs({ {}, { Authorization = "Basic YTpi" }, { Authorization = "Bearer " },
+                           { Authorization = "Bearer a b" } }) do
+        local k = request(c, h)
+        assert.equal(401, k.exited.status)
+        assert.is_nil(k.upstream_headers.authorization)
+      end
+      assert.equal(0, http_calls)
+    end)
+
+    it("exchanges upstream-jwt's token, and fails closed (500) when there is none", function()
+      local c = conf({ grant_type = TE, subject_token_source = "upstream_jwt" })
+      local k = request(c, { ["X-Upstream-JWT"] = "h.p.s" })
+      assert.equal("Bearer xchg-1", k.upstream_view().authorization)
+      assert.matches("subject_token=h.p.s&subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth"
+                     .. "%%3Atoken%-type%%3Ajwt", bodies[1])
+      k = request(c, {})
+      assert.equal(500, k.exited.status)
+      assert.matches("is upstream%-jwt enabled", log_text(k))
+    end)
+
+    it("purges the exchanged token of that subject on a configured upstream status", function()
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer" })
+      request(c, { Authorization = "Bearer s" }, 401)
+      local k = request(c, { Authorization = "Bearer s" })
+      assert.equal(2, http_calls)
+      assert.equal("Bearer xchg-2", k.upstream_view().authorization)
+    end)
+  end)
+
+  describe("redis strategy", function()
+    it("falls back to this node's own fetch when Redis is unreachable, and says so", function()
+      package.loaded["resty.redis"] = { new = function()
+        return { set_timeouts = function() end,
+                 connect = function() return nil, "connection refused" end }
+      end }
+      D.load("kong.plugins.upstream-oauth2.redis_cache")
+      handler = D.load("kong.plugins.upstream-oauth2.handler")
+      local k = request(conf({ cache = { strategy = "redis" } }))
+      assert.equal("Bearer tok-1", k.upstream_view().authorization)
+      assert.matches("token cache in Redis unavailable.*connection refused", log_text(k))
+    end)
+  end)
+
   describe("header_filter", function()
     it("purges the cached token when the upstream answers 401", function()
       local c = conf()

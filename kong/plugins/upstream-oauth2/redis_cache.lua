@@ -131,6 +131,7 @@ function _M.get(rc, key, fetch, opts)
   local owner = ngx.worker.pid() .. ":" .. serial .. ":" .. started
   local lock_key = PREFIX_LOCK .. key
   local step = 0.005
+  local waited = false
   while true do
     local token, ttl, rerr = read_token(red, key)
     if rerr then
@@ -141,6 +142,14 @@ function _M.get(rc, key, fetch, opts)
       release(red, rc)
       return { access_token = token, ttl = ttl }
     end
+    if waited then
+      -- only the failure of a fetch that was in progress while we waited speaks for us
+      local failed = read_error(red, key, started)
+      if failed then
+        release(red, rc)
+        return nil, failed
+      end
+    end
     local ok
     ok, rerr = red:set(lock_key, owner, "NX", "PX", math.ceil(opts.lock_ttl * 1000))
     if ok == "OK" then
@@ -150,11 +159,7 @@ function _M.get(rc, key, fetch, opts)
       red:close()
       return nil, nil, "Redis: " .. tostring(rerr)
     end
-    local failed = read_error(red, key, started)
-    if failed then
-      release(red, rc)
-      return nil, failed
-    end
+    waited = true
     if now() >= deadline then
       release(red, rc)
       return nil, { status = 503, message = "timed out waiting for another node's token request" }
