@@ -16,11 +16,14 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
   nginx-light libnginx-mod-http-lua \
   python3 python3-jwt python3-cryptography python3-yaml \
   nodejs npm wrk hyperfine curl procps openssl gnuplot-nox util-linux
+# Kong 3.9.3's own code under Debian's nginx (dev/kong-runtime, dev/gateway, dev/busted):
+# LuaJIT headers for OpenResty's cjson.so, and the Lua modules Kong's code requires.
+DEB_PACKAGES += libluajit2-5.1-dev lua-penlight lua-socket lua-lpeg git
 # upstream-oauth2 e2e: shared token cache (two gateways, one Redis) and an egress forward proxy
 DEB_PACKAGES += redis-server tinyproxy
 
 .PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
-  fuzz-build fuzz-ci asan-lua test-hardening hardening-long
+  fuzz-build fuzz-ci asan-lua test-hardening hardening-long kong-runtime
 
 all: build
 
@@ -56,14 +59,23 @@ test: deps build test-cpp test-lua test-e2e test-hardening
 test-cpp: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-test-lua: build
-	@if [ -d spec/unit ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/unit; fi
+# Kong 3.9.3's Lua code and pinned libraries: $$KONG_RUNTIME, else ../shared/kong-runtime, else
+# a clone of dev/kong-runtime.lock; OpenResty's cjson.so built once into build-runtime/.
+kong-runtime:
+	@dev/kong-runtime >/dev/null
 
-test-e2e: build
+# The plugins' specs, in Kong's layout (spec/<plugin>/NN-*_spec.lua), run by busted inside nginx
+# with Kong's code (dev/busted); every spec directory is run whole.
+LUA_SPEC_DIRS = $(wildcard spec/upstream-jwt spec/upstream-oauth2 spec/unit)
+
+test-lua: build kong-runtime
+	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so dev/busted $(LUA_SPEC_DIRS)
+
+test-e2e: build kong-runtime
 	@if [ -d spec/e2e ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/e2e; fi
 
 # Gateway + example verifying service on free loopback ports, a few requests, then stops both.
-demo: deps build
+demo: deps build kong-runtime
 	dev/demo
 
 # Every benchmark of issue 5 in one run (~8 min): C++ core vs the OpenSSL
@@ -116,4 +128,4 @@ hardening-long: build asan
 	  UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so spec/hardening/run
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench build-runtime

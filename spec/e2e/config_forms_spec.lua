@@ -123,8 +123,8 @@ describe("e2e: dev/gateway declarative config forms", function()
 
   it("refuses to start a plugin Kong would not load (PRIORITY not an integer, VERSION not x.y.z)", function()
     local cases = {
-      { handler = [[return { PRIORITY = 10, VERSION = "1.0" }]],
-        err = 'Plugin "badplug" cannot be loaded because its VERSION field does not follow the "x.y.z" format, got: "1.0"' },
+      { handler = [[return { PRIORITY = 10, VERSION = "1.0.0.1" }]],
+        err = 'Plugin "badplug" cannot be loaded because its VERSION field does not follow the "x.y.z" format, got: "1.0.0.1"' },
       { handler = [[return { PRIORITY = "10", VERSION = "1.0.0" }]],
         err = 'Plugin "badplug" cannot be loaded because its PRIORITY field is not a valid integer number, got: "10"' },
       { handler = [[return { PRIORITY = 1.5, VERSION = "1.0.0" }]],

@@ -412,4 +412,13 @@ function H.jwt_header(token)
   return cjson.decode(H.b64url_decode(token:match("^([^.]+)%.")))
 end
 
+-- The message of one of Kong's own JSON answers (kong.response.error, kong.error_handlers),
+-- which also carry the request's id, as Kong 3.x's do.
+function H.kong_message(res)
+  assert(type(res.json) == "table", "not a JSON answer: " .. tostring(res.body))
+  assert(type(res.json.request_id) == "string" and res.json.request_id:match("^%x+$")
+         and #res.json.request_id == 32, "no request_id: " .. tostring(res.body))
+  return res.json.message
+end
+
 return H

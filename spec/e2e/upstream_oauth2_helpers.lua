@@ -209,34 +209,9 @@ function H.stop_all(processes, dir)
   end
 end
 
--- Kong's own lua-resty-http and lua-resty-redis, the ones Kong 3.9.3 ships (egress proxy, Redis
--- cache), from the pinned runtime copy: KONG_RUNTIME, else ../shared/kong-runtime.
-local function runtime_lua_path()
-  local runtime = os.getenv("KONG_RUNTIME")
-  if not runtime or runtime == "" then
-    runtime = root .. "/../shared/kong-runtime"
-  end
-  local ok, abs = sh("realpath " .. q(runtime))
-  assert(ok, "Kong runtime not found at " .. runtime .. " (set KONG_RUNTIME)")
-  runtime = abs:match("^%s*(.-)%s*$")
-  local parts = {}
-  for _, m in ipairs({ { "lua-resty-http", "http" }, { "lua-resty-string", "string" },
-                       { "lua-resty-redis", "redis" } }) do
-    local dir = runtime .. "/deps/" .. m[1] .. "/lib"
-    assert(E.read(dir .. "/resty/" .. m[2] .. ".lua"),
-           "Kong runtime library missing: " .. dir .. " (set KONG_RUNTIME)")
-    parts[#parts + 1] = dir .. "/?.lua"
-  end
-  return table.concat(parts, ";")
-end
-H.runtime_lua_path = runtime_lua_path
-
 -- dev/gateway with a Kong declarative config (written as JSON, which YAML parsers read).
+-- resty.http (proxy_opts) and resty.redis are Kong's own, from the runtime the gateway loads.
 function H.start_gateway(dir, port, config, env)
-  env = env or {}
-  if env.KONG_LUA_PACKAGE_PATH == nil then
-    env.KONG_LUA_PACKAGE_PATH = runtime_lua_path()
-  end
   local conf_path = dir .. "/kong-" .. port .. ".yml"
   H.write(conf_path, cjson.encode(config))
   local log = dir .. "/gateway-" .. port .. ".log"

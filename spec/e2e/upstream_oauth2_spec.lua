@@ -36,6 +36,7 @@ local CLIENTS = {
   chunked = { auth = "client_secret_post", secret = SECRET },
   both = { auth = "client_secret_post", secret = SECRET },
   errors = { auth = "client_secret_post", secret = SECRET },
+  badsecret = { auth = "client_secret_post", secret = SECRET },
 }
 
 local function plugin(config)
@@ -91,7 +92,7 @@ local ROUTES = {
   -- scope only to keep its cache key apart from tls-unverified's
   route("tls-verified", { client_id = "tls", ssl_verify = true, scopes = { "verified" },
                           token_endpoint = "https://127.0.0.1:" .. TLS_PORT .. "/token" }),
-  route("badsecret", { client_id = "errors", client_secret = "not-the-secret-" .. SECRET }),
+  route("badsecret", { client_id = "badsecret", client_secret = "not-the-secret-" .. SECRET }),
 }
 
 describe("upstream-oauth2 end to end", function()
@@ -191,19 +192,24 @@ describe("upstream-oauth2 end to end", function()
   end)
 
   it("runs beside upstream-jwt: the upstream gets both credentials", function()
-    local native = require("spec.helpers.setup").require_native()
     local status, body = H.http("POST", gw.base .. "/both/orders?id=7",
                                 { ["Content-Type"] = "application/json" }, '{"qty":2}')
     assert.equal(200, status, body)
     body = H.json(body)
     assert.equal("both", body.client_id)
     assert.matches("^Bearer %S+$", body.headers.authorization)
-    local v = native.new_verifier()
-    assert(v:add_key("HS256", JWT_SECRET))
-    local claims, reason = v:verify(body.headers["x-upstream-jwt"], {
-      issuer = "kong", audience = "orders", method = "POST", path = "/orders", query = "id=7",
-      body_sha256 = native.sha256_b64('{"qty":2}') })
-    assert.is_string(claims, reason)
+    -- checked by the project's verifier CLI, outside this process (specs here run under plain
+    -- LuaJIT)
+    local E = require "spec.e2e.e2e_helpers"
+    local key_file = dir .. "/jwt.key"
+    H.write(key_file, JWT_SECRET)
+    local body_file = dir .. "/jwt.body"
+    H.write(body_file, '{"qty":2}')
+    local ok, out = E.cli_verify({ "--alg", "HS256", "--key", key_file, "--iss", "kong",
+                                   "--aud", "orders", "--method", "POST", "--path", "/orders",
+                                   "--query", "id=7", "--body", body_file },
+                                 body.headers["x-upstream-jwt"])
+    assert.is_true(ok, out)
   end)
 
   it("sends the token upstream and moves the consumer's Authorization", function()
@@ -343,14 +349,11 @@ describe("upstream-oauth2 end to end", function()
     end
 
     it("recovers once the token endpoint works again (no failure is cached)", function()
-      -- counted as a difference: the slow endpoint of the timeout case issues its token to
-      -- "errors" after the gateway gave up on it
-      local before = issued("errors")
       local s1 = get("/badsecret/x")
       local s2 = get("/badsecret/x")
       assert.equal(502, s1)
       assert.equal(502, s2)
-      assert.equal(before, issued("errors"))
+      assert.equal(0, issued("badsecret"))
     end)
   end)
 end)

@@ -1,5 +1,5 @@
--- Makes the repository's modules and the Kong stand-ins under dev/lib
--- loadable when busted runs from the repository root.
+-- Shared by the plugins' specs, which run under dev/busted: inside nginx, with the repository,
+-- dev/lib (the gateway glue) and the Kong runtime on the Lua path.
 -- Absolute, because some specs run programs from other directories.
 local root = os.getenv("UPSTREAM_JWT_ROOT")
 if not root or root == "" then
@@ -7,13 +7,8 @@ if not root or root == "" then
   root = p:read("*l")
   p:close()
 end
-local extra = root .. "/dev/lib/?.lua;" .. root .. "/?.lua;" .. root .. "/?/init.lua;"
-if not package.path:find(extra, 1, true) then
-  package.path = extra .. package.path
-end
-
--- Schemas and stand-ins expect OpenResty's `ngx`; outside nginx, a minimal one.
-require("plain_ngx").install()
+assert(ngx and ngx.config and ngx.config.nginx_version,
+       "the plugins' specs run inside nginx with Kong's code: use dev/busted (make test-lua)")
 
 local M = { root = root }
 

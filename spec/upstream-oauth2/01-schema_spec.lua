@@ -1,6 +1,6 @@
 -- upstream-oauth2 schema: defaults, and every way a config is refused.
 local helpers = require "spec.helpers.setup"
-local validator = require "kong_schema_validator"
+local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-oauth2.schema"
 
 local function base(overrides)

@@ -3,7 +3,7 @@
 local setup = require "spec.helpers.setup"
 local double = require "spec.helpers.kong_double"
 local native = setup.require_native()
-local validator = require "kong_schema_validator"
+local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-jwt.schema"
 local handler = require "kong.plugins.upstream-jwt.handler"
 local cjson = require "cjson"

@@ -1,8 +1,8 @@
 -- upstream-oauth2 handler against a Kong PDK double: the upstream request it produces, every
 -- error path (clean 5xx, nothing proxied, no secret in the log), and the purge on upstream status.
 local helpers = require "spec.helpers.setup"
-local D = require "spec.unit.upstream_oauth2_double"
-local validator = require "kong_schema_validator"
+local D = require "spec.helpers.upstream_oauth2_double"
+local validator = require "spec.helpers.schema"
 
 local SECRET = "the-client-secret-that-must-never-be-logged"
 

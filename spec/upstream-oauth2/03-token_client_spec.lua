@@ -1,7 +1,7 @@
 -- upstream-oauth2 token client: cache keys, the token request of each client authentication
 -- method, strict parsing of the answer, expiry arithmetic, and transport errors.
 local helpers = require "spec.helpers.setup"
-local D = require "spec.unit.upstream_oauth2_double"
+local D = require "spec.helpers.upstream_oauth2_double"
 local cjson = require "cjson"
 
 local SECRET = "s3cr:et with space&more-and-at-least-32-bytes!!"

@@ -3,7 +3,7 @@
 -- plugin put there, so a token in them would silently never reach the
 -- service and every request would be proxied without one.
 require "spec.helpers.setup"
-local validator = require "kong_schema_validator"
+local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-jwt.schema"
 
 local SECRET32 = string.rep("s", 32)

@@ -1,7 +1,7 @@
 -- upstream-oauth2's PRIORITY against every plugin Kong 3.9.3 bundles: Kong orders plugins of equal
 -- priority by name, so a tie would make the order depend on naming, not on intent (issue 11).
 local helpers = require "spec.helpers.setup"
-local D = require "spec.unit.upstream_oauth2_double"
+local D = require "spec.helpers.upstream_oauth2_double"
 
 -- Kong's source: KONG_RUNTIME, else the shared copy beside the repository.
 local function kong_plugins_dir()

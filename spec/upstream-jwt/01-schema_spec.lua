@@ -1,5 +1,5 @@
 local setup = require "spec.helpers.setup"
-local validator = require "kong_schema_validator"
+local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-jwt.schema"
 
 local SECRET32 = string.rep("s", 32)
@@ -192,51 +192,10 @@ describe("upstream-jwt schema", function()
       assert.equal("unknown field", errs.config.bogus)
     end)
   end)
-end)
 
-describe("kong_schema_validator", function()
-  local v = validator
-
-  it("reports nested errors, entity errors and one flat message", function()
-    local s = {
-      name = "t",
-      fields = { { config = { type = "record", fields = {
-        { a = { type = "string" } },
-        { b = { type = "string" } },
-        { r = { type = "record", fields = { { x = { type = "integer", default = 3 } } } } },
-      }, entity_checks = { { at_least_one_of = { "a", "b" } } } } } },
-    }
-    local conf, errs, msg = v.validate(s, {})
-    assert.is_nil(conf)
-    assert.same({ config = { ["@entity"] = {
-      "at least one of these fields must be non-empty: 'a', 'b'" } } }, errs)
-    assert.equal("config: at least one of these fields must be non-empty: 'a', 'b'", msg)
-    conf = assert(v.validate(s, { a = "1", r = {} }))
-    assert.same({ a = "1", r = { x = 3 } }, conf)
-  end)
-
-  it("implements only_one_of, mutually_required, gt, len_min and one_of", function()
-    local s = { name = "t2", fields = { { config = { type = "record", fields = {
-      { a = { type = "string" } }, { b = { type = "string" } },
-      { n = { type = "number", gt = 0 } },
-      { l = { type = "array", elements = { type = "string", one_of = { "x", "y" } }, len_min = 1 } },
-    }, entity_checks = { { only_one_of = { "a", "b" } }, { mutually_required = { "a", "n" } } } } } } }
-    local _, errs = v.validate(s, { a = "1", b = "2", n = 0, l = { "x", "z" } })
-    assert.equal("value must be greater than 0", errs.config.n)
-    assert.same({ [2] = "expected one of: x, y" }, errs.config.l)
-    assert.same({ "only one of these fields must be non-empty: 'a', 'b'" }, errs.config["@entity"])
-    _, errs = v.validate(s, { b = "2", n = 1, l = {} })
-    assert.equal("length must be at least 1", errs.config.l)
-    assert.same({ "all or none of these fields must be set: 'a', 'n'" }, errs.config["@entity"])
-  end)
-
-  it("refuses a non-table config", function()
-    local conf, errs = v.validate(schema, "x")
+  it("refuses a config that is not a record", function()
+    local conf, errs = validate("x")
     assert.is_nil(conf)
     assert.equal("expected a record", errs.config)
-  end)
-
-  it("is the validator the setup helper exposes on package.path", function()
-    assert.is_string(setup.root)
   end)
 end)

@@ -1,7 +1,7 @@
 -- upstream-oauth2 token cache: one fetch at a time per key, in a worker and across workers,
 -- expiry, shared failures, timeouts, locks left by dead workers, compare-and-delete purge.
 require "spec.helpers.setup"
-local D = require "spec.unit.upstream_oauth2_double"
+local D = require "spec.helpers.upstream_oauth2_double"
 
 local OPTS = { wait_timeout = 5, lock_ttl = 5 }
 

@@ -35,29 +35,27 @@ describe("rockspec", function()
       assert.is_truthy(io.open(path, "rb"), path .. " not installed")
     end
 
-    -- A fresh LuaJIT outside the checkout, with only the tree's paths and the
-    -- system's (for resty.lrucache and cjson, which Kong ships), and no
-    -- UPSTREAM_JWT_LIB: the library must be found through package.cpath.
+    -- A fresh nginx outside the checkout, the tree's paths first, then Kong's (typedefs, the
+    -- schema library) as in a Kong install, and no UPSTREAM_JWT_LIB: the library must be
+    -- found through package.cpath.
     local script = os.tmpname() .. ".lua"
     setup.write_file(script, [[
-      -- resty.lrucache reads ngx.now when it loads; Kong runs under OpenResty.
-      ngx = { now = os.time }
+      local tree = arg[1]
+      package.path = tree .. "/share/lua/5.1/?.lua;" .. tree .. "/share/lua/5.1/?/init.lua;" .. package.path
+      package.cpath = tree .. "/lib/lua/5.1/?.so;" .. package.cpath
+      assert(package.searchpath("kong.plugins.upstream-jwt.handler", package.path):find(tree, 1, true))
       local native = require "kong.plugins.upstream-jwt.native"
       local handler = require "kong.plugins.upstream-jwt.handler"
       local schema = require "kong.plugins.upstream-jwt.schema"
       assert(handler.VERSION == "0.1.0" and schema.name == "upstream-jwt")
-      local conf = assert(require("kong_schema_validator").validate(schema, {
+      local conf = assert(require("spec.helpers.schema").validate(schema, {
         secret = string.rep("r", 32) }))
       assert(conf.header == "X-Upstream-JWT")
       local s = assert(native.new_signer("HS256", string.rep("r", 32), "rock"))
       io.write(native.library_path, "\n", assert(s:sign({ iss = "kong", ttl = 60 })), "\n")
     ]])
-    ok, out = setup.run("cd /tmp && env -u UPSTREAM_JWT_LIB"
-      .. " LUA_PATH=" .. q(tree .. "/share/lua/5.1/?.lua;" .. tree .. "/share/lua/5.1/?/init.lua;"
-                           -- Kong's own modules (typedefs) come from Kong; here its stand-in
-                           .. setup.root .. "/dev/lib/?.lua;;")
-      .. " LUA_CPATH=" .. q(tree .. "/lib/lua/5.1/?.so;;")
-      .. " luajit " .. q(script))
+    ok, out = setup.run("cd /tmp && env -u UPSTREAM_JWT_LIB BUSTED_LOG_LEVEL=crit "
+      .. q(setup.root .. "/dev/busted") .. " --script " .. q(script) .. " " .. q(tree))
     os.remove(script)
     assert(ok, out)
     local lib_path, token = out:match("^(%S+)\n(%S+)\n$")

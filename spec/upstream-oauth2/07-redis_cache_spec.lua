@@ -2,7 +2,7 @@
 -- for many concurrent callers (as if on several nodes), shared failures, a dead node's lock
 -- expiring, compare-and-delete purge, AUTH/SELECT, and Redis failures reported apart from token
 -- failures so the handler can fall back.
-local D = require "spec.unit.upstream_oauth2_double"
+local D = require "spec.helpers.upstream_oauth2_double"
 
 -- The commands redis_cache uses, with PX expiry on D's clock. `server.down` refuses connections;
 -- `server.fail_after` makes every command after that many fail (a connection lost mid-way).
