@@ -58,10 +58,11 @@ local ROUTES = {
                    scopes = { "orders:read", "orders:write" } }),
   route("post", { client_id = "post" }),
   route("fields", { client_id = "fields", scopes = { "orders:read", "orders:write" },
-                    audience = { "https://orders.example" },
+                    audience = { "https://orders.example", "https://billing.example" },
                     resource = { "https://orders.example/", "https://billing.example/" },
-                    token_post_args = { tenant = "acme" },
-                    token_headers = { ["X-Tenant"] = "acme" } }),
+                    -- map values from a vault (Kong resolves referenceable map values)
+                    token_post_args = { tenant = "{vault://env/oauth2-e2e-tenant}" },
+                    token_headers = { ["X-Tenant"] = "{vault://env/oauth2-e2e-tenant}" } }),
   route("hs256", { client_id = "hs256", client_auth = "client_secret_jwt" }),
   route("rs256", { client_id = "rs256", client_auth = "private_key_jwt", client_secret = nil,
                    private_key = key("rsa2048.pem"), key_id = "rsa-1" }),
@@ -111,6 +112,7 @@ describe("upstream-oauth2 end to end", function()
     gw = H.start_gateway(dir, GATEWAY_PORT, config, {
       GATEWAY_WORKERS = "2",
       OAUTH2_E2E_BASIC_SECRET = BASIC_SECRET,
+      OAUTH2_E2E_TENANT = "acme",
     })
   end)
 
@@ -152,13 +154,14 @@ describe("upstream-oauth2 end to end", function()
       end)
     end
 
-    it("sends scopes, audience, each resource, extra args and headers", function()
+    it("sends scopes, each audience and resource, extra args and headers (from a vault)", function()
       local status, body = get("/fields/x")
       assert.equal(200, status)
       local stats = idp.stats()
       assert.same({
         grant_type = "client_credentials", client_id = "fields", client_secret = SECRET,
-        scope = "orders:read orders:write", audience = "https://orders.example",
+        scope = "orders:read orders:write",
+        audience = { "https://orders.example", "https://billing.example" },
         resource = { "https://orders.example/", "https://billing.example/" }, tenant = "acme",
       }, stats.last_form)
       assert.equal("acme", stats.last_headers["x-tenant"])
