@@ -298,11 +298,13 @@ describe("upstream-oauth2 handler", function()
     end)
 
     it("answers 401 without a bearer token and asks nobody", function()
-      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer" })
+      -- whatever error answer is configured for token failures
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer",
+                       error_response_status = 503, error_response_message = "later" })
       for _, h in ipairs({ {}, { Authorization = "Basic YTpi" }, { Authorization = "Bearer " },
                            { Authorization = "Bearer a b" } }) do
         local k = request(c, h)
-        assert.equal(401, k.exited.status)
+        assert.same({ status = 401, body = { message = "A bearer token is required" } }, k.exited)
         assert.is_nil(k.upstream_headers.authorization)
       end
       assert.equal(0, http_calls)

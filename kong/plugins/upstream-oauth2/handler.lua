@@ -38,11 +38,14 @@ end
 local function fail(conf, err)
   local status = err.status or 500
   kong.log.err("cannot obtain an upstream access token: ", err.message)
-  if conf.error_response_status ~= nil and conf.error_response_status ~= ngx.null then
+  -- a missing bearer token is the client's to fix: it keeps its 401 and message
+  local client_error = status == 401
+  if not client_error and conf.error_response_status ~= nil
+     and conf.error_response_status ~= ngx.null then
     status = conf.error_response_status
   end
   local message = conf.error_response_message
-  if message == nil or message == ngx.null then
+  if client_error or message == nil or message == ngx.null then
     message = CLIENT_MESSAGE[status] or CLIENT_MESSAGE[500]
   end
   return kong.response.exit(status, { message = message })
