@@ -144,17 +144,24 @@ function H.start_oidc(dir, port, upstream_port, config, tls)
   return idp
 end
 
--- redis-server on 127.0.0.1:port, no persistence, in its own directory.
-function H.start_redis(dir, port)
+-- redis-server on 127.0.0.1:port, no persistence, in its own directory. tls (optional):
+-- { cert =, key = } makes it listen with TLS only (clients need no certificate).
+function H.start_redis(dir, port, tls)
   local log = dir .. "/redis-" .. port .. ".log"
-  local pid = spawn("redis-server --port " .. port .. " --bind 127.0.0.1 --save '' "
+  local listen, cli = "--port " .. port, "redis-cli -p " .. port
+  if tls then
+    listen = "--port 0 --tls-port " .. port .. " --tls-cert-file " .. q(tls.cert)
+             .. " --tls-key-file " .. q(tls.key) .. " --tls-auth-clients no"
+    cli = "redis-cli --tls --insecure -p " .. port
+  end
+  local pid = spawn("redis-server " .. listen .. " --bind 127.0.0.1 --save '' "
                     .. "--appendonly no --dir " .. q(dir), log)
   wait_for("redis-server", pid, log, function()
-    return (sh("redis-cli -p " .. port .. " ping"))
+    return (sh(cli .. " ping"))
   end)
   local r = { pid = pid, log = log, port = port }
   function r.cli(args)
-    local _, out = sh("redis-cli -p " .. port .. " " .. args)
+    local _, out = sh(cli .. " " .. args)
     return out
   end
   return r

@@ -4,7 +4,7 @@
 -- Redis down each node fetches on its own, and without a token nothing is proxied.
 local H = require "spec.e2e.upstream_oauth2_helpers"
 
-local P = H.assign_ports({}, { "idp", "upstream", "redis", "gw1", "gw2", "dead" })
+local P = H.assign_ports({}, { "idp", "upstream", "redis", "gw1", "gw2", "dead", "redis_tls" })
 local RESOURCE = "https://orders.example/"
 local SECRET = "redis-e2e-client-secret"
 local REDIS_PASSWORD = "redis-e2e-password"
@@ -30,22 +30,27 @@ local ROUTES = {
   route("shared", "shared"),
   route("purge", "purge", { purge_on_upstream_status = { 418 } }),
   route("fallback", "fallback"),
+  route("tls", "tls", { cache = { strategy = "redis", redis = {
+    host = "127.0.0.1", port = P.redis_tls, ssl = true, ssl_verify = false,
+    server_name = "redis.test" } } }),
   route("nothing", "fallback", { token_endpoint = "http://127.0.0.1:" .. P.dead .. "/token",
                                  scopes = { "orders:read" } }),
 }
 
 describe("upstream-oauth2 with the Redis cache", function()
-  local dir, idp, redis, gw1, gw2
+  local dir, idp, redis, redis_tls, gw1, gw2
 
   setup(function()
     dir = H.tmpdir()
     local clients = {}
-    for _, id in ipairs({ "shared", "purge", "fallback" }) do
+    for _, id in ipairs({ "shared", "purge", "fallback", "tls" }) do
       clients[#clients + 1] = { client_id = id, auth = "post", secret = SECRET }
     end
     idp = H.start_oidc(dir, P.idp, P.upstream, { resource = RESOURCE, clients = clients })
     redis = H.start_redis(dir, P.redis)
     redis.cli("CONFIG SET requirepass " .. H.q(REDIS_PASSWORD))
+    local cert, tls_key = H.self_signed(dir)
+    redis_tls = H.start_redis(dir, P.redis_tls, { cert = cert, key = tls_key })
     local config = {
       _format_version = "3.0",
       services = { { name = "orders", url = "http://127.0.0.1:" .. P.upstream,
@@ -57,7 +62,7 @@ describe("upstream-oauth2 with the Redis cache", function()
   end)
 
   teardown(function()
-    H.stop_all({ gw1, gw2, redis, idp }, dir)
+    H.stop_all({ gw1, gw2, redis, redis_tls, idp }, dir)
   end)
 
   local function get(gw, path)
@@ -112,6 +117,16 @@ describe("upstream-oauth2 with the Redis cache", function()
     assert.equal(2, idp.issued("purge"))
   end)
 
+  it("shares the token through Redis over TLS", function()
+    local s1, a = get(gw1, "/tls/x")
+    local s2, b = get(gw2, "/tls/x")
+    assert.equal(200, s1)
+    assert.equal(200, s2)
+    assert.equal(a.jti, b.jti)
+    assert.equal(1, idp.issued("tls"))
+    assert.matches("upstream%-oauth2:token:", redis_tls.cli("--scan --pattern 'upstream-oauth2:*'"))
+  end)
+
   it("with Redis down, each node fetches for itself; never proxies without a token", function()
     H.stop(redis.pid)
     local s1, a = get(gw1, "/fallback/x")
@@ -126,9 +141,11 @@ describe("upstream-oauth2 with the Redis cache", function()
     assert.equal(2, idp.issued("fallback"))
     assert.matches("token cache in Redis unavailable", H.read(gw1.log))
     -- Redis and the token endpoint both down: 503, nothing reaches the upstream
+    local upstream_before = idp.stats().upstream_requests
     local status, body = get(gw1, "/nothing/x")
     assert.equal(503, status)
     assert.is_nil(body.client_id)
+    assert.equal(upstream_before, idp.stats().upstream_requests)
     assert.is_nil(H.read(gw1.log):find(REDIS_PASSWORD, 1, true))
     assert.is_nil(H.read(gw1.log):find(SECRET, 1, true))
   end)

@@ -91,6 +91,36 @@ describe("upstream-oauth2 schema", function()
     assert.is_table(conf, msg)
   end)
 
+  it("accepts the token exchange, proxy, Redis and error settings", function()
+    local conf, _, msg = validate(base({
+      grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token_source = "upstream_jwt", actor_token = "{vault://env/actor}",
+      requested_token_type = "urn:ietf:params:oauth:token-type:access_token",
+      http_proxy = "http://proxy:3128", https_proxy = "http://proxy:3128",
+      no_proxy = "localhost,.internal", https_proxy_authorization = "{vault://env/proxy}",
+      client_id = "{vault://env/client-id}",
+      token_headers = { ["X-Tenant"] = "{vault://env/tenant}" },
+      token_post_args = { tenant = "{vault://env/tenant}" },
+      cache = { strategy = "redis", redis = { host = "redis.internal", password = "{vault://env/r}",
+                                              ssl = true } },
+      error_response_status = 504, error_response_message = "later",
+      client_auth = "client_secret_jwt", client_assertion_algorithm = "HS512",
+    }))
+    assert.is_table(conf, msg)
+    assert.equal("X-Upstream-JWT", conf.upstream_jwt_header)
+    assert.equal(1000, conf.exchange_cache_size)
+    assert.equal(6379, conf.cache.redis.port)
+    assert.equal(0, conf.cache.redis.database)
+    assert.equal(2000, conf.cache.redis.read_timeout)
+    assert.is_true(conf.cache.redis.ssl_verify)
+  end)
+
+  it("defaults to the memory cache and the client credentials grant", function()
+    local conf = assert(validate(base()))
+    assert.equal("memory", conf.cache.strategy)
+    assert.equal("client_credentials", conf.grant_type)
+  end)
+
   it("accepts a vault reference for the secret and the key", function()
     assert.is_table((validate(base({ client_secret = "{vault://env/idp-secret}" }))))
     assert.is_table((validate(base({ client_auth = "private_key_jwt", client_secret = "__nil",
@@ -131,9 +161,11 @@ describe("upstream-oauth2 schema", function()
     it("private_key_jwt without private_key", function()
       refused(base({ client_auth = "private_key_jwt" }), "private_key is required")
     end)
-    it("private_key_jwt with HS256", function()
-      refused(base({ client_auth = "private_key_jwt", private_key = "pem",
-                     client_assertion_algorithm = "HS256" }), "not HS256")
+    it("private_key_jwt with an HMAC algorithm", function()
+      for _, alg in ipairs({ "HS256", "HS384", "HS512" }) do
+        refused(base({ client_auth = "private_key_jwt", private_key = "pem",
+                       client_assertion_algorithm = alg }), "not " .. alg)
+      end
     end)
     it("client_secret_jwt with an asymmetric algorithm", function()
       refused(base({ client_auth = "client_secret_jwt", client_assertion_algorithm = "RS256" }),
@@ -205,6 +237,53 @@ describe("upstream-oauth2 schema", function()
     end)
     it("an unknown consumer_authorization mode", function()
       refused(base({ consumer_authorization = "merge" }), "expected one of")
+    end)
+    it("token exchange without subject_token_source, or its fields without the grant", function()
+      local TE = "urn:ietf:params:oauth:grant-type:token-exchange"
+      refused(base({ grant_type = TE }), "subject_token_source is required")
+      refused(base({ grant_type = TE, subject_token_source = "cookie" }), "expected one of")
+      refused(base({ grant_type = TE, subject_token_source = "consumer_bearer",
+                     actor_token_type = "urn:x" }), "actor_token_type needs actor_token")
+      for _, f in ipairs({ "subject_token_source", "subject_token_type", "actor_token",
+                           "actor_token_type", "requested_token_type" }) do
+        local v = f == "subject_token_source" and "consumer_bearer" or "urn:x"
+        refused(base({ [f] = v }), f .. " applies to grant_type " .. TE .. " only")
+      end
+      refused(base({ grant_type = "password" }), "expected one of")
+      refused(base({ grant_type = TE, subject_token_source = "upstream_jwt",
+                     exchange_cache_size = 0 }), "exchange_cache_size")
+    end)
+    it("RFC 8693 parameters in token_post_args", function()
+      for _, k in ipairs({ "subject_token", "subject_token_type", "actor_token",
+                           "actor_token_type", "requested_token_type" }) do
+        refused(base({ token_post_args = { [k] = "x" } }), "set by the plugin")
+      end
+    end)
+    it("a proxy URL that is not plain http, has userinfo, or an authorization without proxy", function()
+      refused(base({ https_proxy = "https://proxy:3128" }), "absolute http:// URL")
+      refused(base({ http_proxy = "socks5://proxy:1080" }), "absolute http:// URL")
+      refused(base({ http_proxy = "http://user:pw@proxy:3128" }), "userinfo")
+      refused(base({ http_proxy_authorization = "Basic eDp5" }),
+              "http_proxy_authorization needs http_proxy")
+      refused(base({ https_proxy_authorization = "Basic eDp5" }),
+              "https_proxy_authorization needs https_proxy")
+      refused(base({ http_proxy = "http://proxy:3128", no_proxy = "a, b" }), "no_proxy")
+    end)
+    it("an unknown cache strategy or out-of-range Redis settings", function()
+      refused(base({ cache = { strategy = "memcached" } }), "expected one of")
+      refused(base({ cache = { strategy = "redis", redis = { port = 0 } } }), "port")
+      refused(base({ cache = { strategy = "redis", redis = { database = -1 } } }), "database")
+      refused(base({ cache = { strategy = "redis", redis = { connect_timeout = 0 } } }),
+              "connect_timeout")
+      refused(base({ cache = { strategy = "redis", redis = { host = "" } } }), "host")
+    end)
+    it("an error status outside 500..599 or an empty error message", function()
+      refused(base({ error_response_status = 499 }), "error_response_status")
+      refused(base({ error_response_status = 600 }), "error_response_status")
+      refused(base({ error_response_message = "" }), "error_response_message")
+    end)
+    it("an audience given as a string (it is a list)", function()
+      refused(base({ audience = "https://api" }), "audience")
     end)
     it("an unknown field", function()
       refused(base({ client_secret_file = "/etc/secret" }), "unknown field")

@@ -9,7 +9,7 @@
 // clients.json: { "resource": URL, "upstream_jwt_secret": "...", "clients": [ { client_id,
 //   auth: basic|post|jwt|private_key_jwt, secret?, alg?, public_key_pem?, exchange? } ] }
 // Prints "ready" once both servers listen. GET /__stats on the provider's port answers
-// { by_client: { client_id: token responses }, exchanges: [...] }.
+// { by_client: { client_id: token responses }, exchanges: [...], upstream_requests: n }.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -69,7 +69,7 @@ const signingJwk = { ...(await jose.exportJWK(keyPair.privateKey)), kid: 'e2e-1'
   use: 'sig' };
 const publicJwk = { ...(await jose.exportJWK(keyPair.publicKey)), kid: 'e2e-1', alg: 'RS256' };
 
-const stats = { by_client: {}, exchanges: [] };
+const stats = { by_client: {}, exchanges: [], upstream_requests: 0 };
 
 // RFC 8693 §2.1: the subject is either a token this server issued (a consumer's access token) or
 // the gateway's upstream-jwt token, verified with the key the gateway signs with.
@@ -194,6 +194,7 @@ if (args['tls-port']) {
 // .../teapot answers 418 to a valid token.
 const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/jwks`));
 const upstream = http.createServer(async (req, res) => {
+  stats.upstream_requests += 1;
   const reply = (status, body) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
