@@ -37,6 +37,7 @@ local CLIENTS = {
   { client_id = "no-proxy", auth = "post", secret = SECRET },
   { client_id = "proxy-refused", auth = "post", secret = SECRET },
   { client_id = "consumer-app", auth = "post", secret = SECRET },
+  { client_id = "actor-app", auth = "post", secret = SECRET },
   { client_id = "exchanger", auth = "basic", secret = SECRET, exchange = true },
   { client_id = "exchanger-jwt", auth = "post", secret = SECRET, exchange = true },
 }
@@ -99,6 +100,12 @@ local ROUTES = {
                              consumer_authorization = "remove",
                              requested_token_type = "urn:ietf:params:oauth:token-type:access_token",
                              audience = { RESOURCE } }),
+  -- with an actor_token (from a vault) naming who acts
+  route("exchange-actor", { client_id = "exchanger", client_auth = "client_secret_basic",
+                            grant_type = EXCHANGE, subject_token_source = "consumer_bearer",
+                            actor_token = "{vault://env/oidc-e2e-actor}",
+                            actor_token_type = "urn:ietf:params:oauth:token-type:access_token",
+                            scopes = { "orders:read" } }),
   -- RFC 8693: upstream-jwt's token for this request (sub = the consumer key-auth found)
   route("exchange-jwt", { client_id = "exchanger-jwt", grant_type = EXCHANGE,
                           subject_token_source = "upstream_jwt" }, {
@@ -122,6 +129,8 @@ describe("upstream-oauth2 with oidc-provider", function()
       resource = RESOURCE, upstream_jwt_secret = UPSTREAM_JWT_SECRET, clients = CLIENTS,
     }, { port = P.tls, cert = cert, key = tls_key })
     proxy = H.start_proxy(dir, P.proxy, { PROXY_USER, PROXY_PASSWORD })
+    -- the actor: another client's token, handed to the gateway through its environment
+    local actor_token = idp.token("actor-app", SECRET)
     gw = H.start_gateway(dir, P.gateway, {
       _format_version = "3.0",
       services = { { name = "orders", url = "http://127.0.0.1:" .. P.upstream,
@@ -132,6 +141,7 @@ describe("upstream-oauth2 with oidc-provider", function()
       GATEWAY_WORKERS = "2",
       OIDC_E2E_BASIC_ID = "basic",
       OIDC_E2E_PROXY_AUTH = PROXY_AUTH,
+      OIDC_E2E_ACTOR = actor_token,
     })
   end)
 
@@ -255,6 +265,14 @@ describe("upstream-oauth2 with oidc-provider", function()
       assert.equal(502, status)
       assert.is_nil(body.sub)
       assert.equal(upstream_before, idp.stats().upstream_requests)
+    end)
+
+    it("sends the actor_token: act names both the gateway and the actor", function()
+      local status, body = get("/exchange-actor/orders", {
+        Authorization = "Bearer " .. idp.token("consumer-app", SECRET) })
+      assert.equal(200, status, tostring(body))
+      assert.equal("consumer-app", body.sub)
+      assert.same({ sub = "exchanger", actor = "actor-app" }, body.act)
     end)
 
     it("exchanges upstream-jwt's token for this request: sub is the key-auth consumer", function()

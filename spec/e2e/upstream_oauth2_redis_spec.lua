@@ -70,6 +70,16 @@ describe("upstream-oauth2 with the Redis cache", function()
     return status, H.json(body) or body
   end
 
+  -- Asks each gateway once; both must be served the same token. Returns gw1's answer.
+  local function one_token_on_both(path)
+    local s1, a = get(gw1, path)
+    local s2, b = get(gw2, path)
+    assert.equal(200, s1)
+    assert.equal(200, s2)
+    assert.equal(a.jti, b.jti)
+    return a
+  end
+
   local function redis_cli(args)
     return redis.cli("-a " .. H.q(REDIS_PASSWORD) .. " --no-auth-warning -n 3 " .. args)
   end
@@ -95,11 +105,7 @@ describe("upstream-oauth2 with the Redis cache", function()
   end)
 
   it("purges the token in Redis when the upstream answers a configured status", function()
-    local s1, first = get(gw1, "/purge/x")
-    local s2, other = get(gw2, "/purge/x")
-    assert.equal(200, s1)
-    assert.equal(200, s2)
-    assert.equal(first.jti, other.jti)
+    local first = one_token_on_both("/purge/x")
     assert.equal(1, idp.issued("purge"))
     -- the upstream answers 418 for /teapot (purge_on_upstream_status = { 418 })
     local status = H.http("GET", gw1.base .. "/purge/teapot")
@@ -118,11 +124,7 @@ describe("upstream-oauth2 with the Redis cache", function()
   end)
 
   it("shares the token through Redis over TLS", function()
-    local s1, a = get(gw1, "/tls/x")
-    local s2, b = get(gw2, "/tls/x")
-    assert.equal(200, s1)
-    assert.equal(200, s2)
-    assert.equal(a.jti, b.jti)
+    one_token_on_both("/tls/x")
     assert.equal(1, idp.issued("tls"))
     assert.matches("upstream%-oauth2:token:", redis_tls.cli("--scan --pattern 'upstream-oauth2:*'"))
   end)
