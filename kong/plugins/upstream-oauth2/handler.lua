@@ -37,7 +37,12 @@ end
 
 local function fail(conf, err)
   local status = err.status or 500
-  kong.log.err("cannot obtain an upstream access token: ", err.message)
+  if status == 401 then
+    -- an unauthenticated client, not a fault of the gateway's
+    kong.log.info("no upstream access token: ", err.message)
+  else
+    kong.log.err("cannot obtain an upstream access token: ", err.message)
+  end
   -- a missing bearer token is the client's to fix: it keeps its 401 and message
   local client_error = status == 401
   if not client_error and conf.error_response_status ~= nil

@@ -182,7 +182,7 @@ function _M.get(rc, key, fetch, opts)
     end
     if result and result.ttl then
       local stored, serr = red:set(PREFIX_TOKEN .. key, result.access_token, "PX",
-                                   math.floor(result.ttl * 1000))
+                                   math.max(1, math.floor(result.ttl * 1000)))
       if not stored then
         ngx.log(ngx.WARN, "[upstream-oauth2] could not store the access token in Redis: ", serr)
       end
