@@ -71,6 +71,7 @@ describe("upstream-oauth2 handler", function()
     }
     D.load("kong.plugins.upstream-oauth2.token_client")
     D.load("kong.plugins.upstream-oauth2.token_cache")
+    D.load("kong.plugins.upstream-oauth2.token_exchange")
     schema = D.load("kong.plugins.upstream-oauth2.schema")
     D.kong()
     handler = D.load("kong.plugins.upstream-oauth2.handler")

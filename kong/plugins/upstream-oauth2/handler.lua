@@ -3,7 +3,7 @@
 -- their authorization server instead of trusting the network.
 local token_client = require "kong.plugins.upstream-oauth2.token_client"
 local token_cache = require "kong.plugins.upstream-oauth2.token_cache"
-local lrucache = require "resty.lrucache"
+local token_exchange = require "kong.plugins.upstream-oauth2.token_exchange"
 
 local kong = kong
 local tostring = tostring
@@ -54,55 +54,6 @@ local function fail(conf, err)
     message = CLIENT_MESSAGE[status] or CLIENT_MESSAGE[500]
   end
   return kong.response.exit(status, { message = message })
-end
-
--- The subject of a token exchange: the client's own bearer token, or the token upstream-jwt
--- (priority 790, before us) put on this request. nil, err, status when there is none.
-local function subject_token(conf)
-  if conf.subject_token_source == "consumer_bearer" then
-    local authz = kong.request.get_header("Authorization")
-    local token = type(authz) == "string" and authz:match("^[Bb][Ee][Aa][Rr][Ee][Rr] +(%S+)%s*$")
-    if not token then
-      return nil, "no bearer token to exchange in the client's Authorization header", 401
-    end
-    return token
-  end
-  -- kong.request reads the request as it will be proxied, so this is upstream-jwt's token (it
-  -- replaces any header of that name the client sent)
-  local token = kong.request.get_header(conf.upstream_jwt_header)
-  if type(token) ~= "string" or token == "" then
-    return nil, "no " .. conf.upstream_jwt_header .. " on the request: is upstream-jwt enabled "
-                .. "on this route with that header?", 500
-  end
-  return token
-end
-
--- Exchanged tokens per worker, one bounded LRU per token request (config), keyed by subject.
-local exchanged = {}
-
-local function exchange(conf, key)
-  local subject, serr, status = subject_token(conf)
-  if not subject then
-    return nil, { status = status, message = serr }
-  end
-  local cache = exchanged[key]
-  if not cache then
-    cache = lrucache.new(conf.exchange_cache_size)
-    exchanged[key] = cache
-  end
-  local sub_key = token_client.subject_key(subject)
-  local token = cache:get(sub_key)
-  if token then
-    return token, nil, cache, sub_key
-  end
-  local result, err = token_client.fetch(conf, subject)
-  if not result then
-    return nil, err
-  end
-  if result.ttl then
-    cache:set(sub_key, result.access_token, result.ttl)
-  end
-  return result.access_token, nil, cache, sub_key
 end
 
 -- Seconds a node serves a token read from Redis before asking Redis again.
@@ -161,7 +112,7 @@ function UpstreamOAuth2:access(conf)
   end
   local token, err, exchange_cache, sub_key
   if conf.grant_type == token_client.TOKEN_EXCHANGE then
-    ok, token, err, exchange_cache, sub_key = pcall(exchange, conf, key)
+    ok, token, err, exchange_cache, sub_key = pcall(token_exchange.get, conf, key)
     if not ok then
       token, err = nil, { status = 500, message = "token exchange error: " .. tostring(token) }
     end
@@ -189,11 +140,7 @@ end
 
 local function purge(conf, ctx)
   if ctx.exchange_cache then
-    if ctx.exchange_cache:get(ctx.sub_key) == ctx.token then
-      ctx.exchange_cache:delete(ctx.sub_key)
-      return true
-    end
-    return false
+    return token_exchange.purge(ctx.exchange_cache, ctx.sub_key, ctx.token)
   end
   if conf.cache.strategy == "redis" then
     redis_cache.purge_later(conf.cache.redis, ctx.cache_key, ctx.token)
