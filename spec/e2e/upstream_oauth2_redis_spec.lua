@@ -30,6 +30,8 @@ local ROUTES = {
   route("shared", "shared"),
   route("purge", "purge", { purge_on_upstream_status = { 418 } }),
   route("fallback", "fallback"),
+  -- the provider issues 33 s tokens to "refresh": cached 3 s with refresh_before 30
+  route("refresh", "refresh", { refresh_before = 30 }),
   route("tls", "tls", { cache = { strategy = "redis", redis = {
     host = "127.0.0.1", port = P.redis_tls, ssl = true, ssl_verify = false,
     server_name = "redis.test" } } }),
@@ -43,8 +45,9 @@ describe("upstream-oauth2 with the Redis cache", function()
   setup(function()
     dir = H.tmpdir()
     local clients = {}
-    for _, id in ipairs({ "shared", "purge", "fallback", "tls" }) do
-      clients[#clients + 1] = { client_id = id, auth = "post", secret = SECRET }
+    for _, id in ipairs({ "shared", "purge", "fallback", "tls", "refresh" }) do
+      clients[#clients + 1] = { client_id = id, auth = "post", secret = SECRET,
+                                token_ttl = id == "refresh" and 33 or nil }
     end
     idp = H.start_oidc(dir, P.idp, P.upstream, { resource = RESOURCE, clients = clients })
     redis = H.start_redis(dir, P.redis)
@@ -121,6 +124,24 @@ describe("upstream-oauth2 with the Redis cache", function()
     until second.jti ~= first.jti or os.time() > deadline
     assert.are_not.equal(first.jti, second.jti)
     assert.equal(2, idp.issued("purge"))
+  end)
+
+  it("refreshes before expiry for the whole cluster", function()
+    local first = one_token_on_both("/refresh/x")
+    assert.equal(1, idp.issued("refresh"))
+    local key = redis_cli("--scan --pattern 'upstream-oauth2:token:*'")
+    local pttl
+    for k in key:gmatch("%S+") do
+      local v = tonumber(redis_cli("PTTL " .. H.q(k)):match("(-?%d+)"))
+      if v and v <= 3000 then
+        pttl = v
+      end
+    end
+    assert.is_true(pttl and pttl > 0, "no token stored for 3 s (33 s - refresh_before 30)")
+    H.sleep(3.5)
+    local second = one_token_on_both("/refresh/y")
+    assert.are_not.equal(first.jti, second.jti)
+    assert.equal(2, idp.issued("refresh"))
   end)
 
   it("shares the token through Redis over TLS", function()

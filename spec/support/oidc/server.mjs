@@ -7,7 +7,7 @@
 //   node server.mjs --port N --upstream-port M --config clients.json [--tls-port T --tls-cert C --tls-key K]
 //
 // clients.json: { "resource": URL, "upstream_jwt_secret": "...", "clients": [ { client_id,
-//   auth: basic|post|jwt|private_key_jwt, secret?, alg?, public_key_pem?, exchange? } ] }
+//   auth: basic|post|jwt|private_key_jwt, secret?, alg?, public_key_pem?, exchange?, token_ttl? } ] }
 // Prints "ready" once both servers listen. GET /__stats on the provider's port answers
 // { by_client: { client_id: token responses }, exchanges: [...], upstream_requests: n }.
 import { readFileSync } from 'node:fs';
@@ -134,7 +134,11 @@ const provider = new Provider(issuer, {
   clients: await Promise.all(config.clients.map(clientMetadata)),
   jwks: { keys: [signingJwk] },
   cookies: { keys: ['upstream-oauth2-e2e-cookie-key'] },
-  ttl: { ClientCredentials: config.token_ttl || 300 },
+  // expires_in per client (clients[].token_ttl), else config.token_ttl, else 300 s
+  ttl: {
+    ClientCredentials: (_ctx, _token, client) => config.clients
+      .find((c) => c.client_id === client.clientId)?.token_ttl || config.token_ttl || 300,
+  },
   scopes: ['orders:read', 'orders:write'],
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt',
     'private_key_jwt'],
