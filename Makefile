@@ -110,12 +110,14 @@ fuzz: fuzz-build
 fuzz-ci: fuzz-build
 	fuzz/run.sh build-fuzz $(FUZZ_CI_SECONDS)
 
-# The FFI specs against the ASan+UBSan library: luajit is not instrumented,
-# so libasan is preloaded. Leaks are checked on the FFI sign loop alone
+# The FFI specs against the ASan+UBSan library: nginx and luajit are not
+# instrumented, so libasan is preloaded (into nginx alone for dev/busted). Leaks are checked on the FFI sign loop alone
 # (spec/hardening/leak_spec.lua), where a report can only be the library's.
-asan-lua: asan
+asan-lua: asan kong-runtime
+	UPSTREAM_JWT_LIB=$(CURDIR)/build-asan/libupstream_jwt.so BUSTED_PRELOAD=$(LIBASAN) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 dev/busted $(LUA_SPEC_DIRS)
 	UPSTREAM_JWT_LIB=$(CURDIR)/build-asan/libupstream_jwt.so LD_PRELOAD=$(LIBASAN) \
-	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(BUSTED) spec/unit spec/hardening/bad_token_spec.lua
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(BUSTED) spec/hardening/bad_token_spec.lua
 
 test-hardening: build fuzz-ci asan-lua
 	HARDENING_DIR=$(CURDIR)/$(HARDENING_DIR) HARDENING_ASAN_LIB=$(CURDIR)/build-asan/libupstream_jwt.so \

@@ -251,7 +251,11 @@ function H.cleanup(dir, ...)
       g:stop_all()
     end
   end
-  H.rmdir(dir)
+  if os.getenv("E2E_KEEP") then
+    io.stderr:write("e2e: kept ", dir, "\n")
+  else
+    H.rmdir(dir)
+  end
 end
 
 -- The shell command that runs dev/gateway in the foreground on the config

@@ -196,6 +196,30 @@ describe("e2e: dev/gateway", function()
       assert.equal(502, res.status)
       assert.equal("An invalid response was received from the upstream server", H.kong_message(res))
     end)
+
+    -- issue 11 item 6: nginx refuses these request lines before any phase runs; the answer is
+    -- Kong's error handler's 400, not a 500 from an error page that expected a parsed request.
+    it("answers 400 Bad request to a malformed request line, and proxies nothing", function()
+      local before = H.stats(P.echo).requests
+      for _, line in ipairs({ "get / HTTP/1.1", "OPTIONS * HTTP/1.1", " " }) do
+        local ok, out = H.sh("python3 -c " .. H.q([[
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode() + b"\r\nHost: x\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode("latin-1"))
+]]) .. " " .. P.gw .. " " .. H.q(line))
+        assert(ok, out)
+        assert.matches("^HTTP/1%.1 400 Bad Request\r\n", out, nil, false, line)
+        assert.matches("\r\n\r\nBad request\nrequest_id: %x+\n$", out, nil, false, line)
+      end
+      assert.equal(before, H.stats(P.echo).requests)
+    end)
   end)
 
   describe("upstream headers", function()

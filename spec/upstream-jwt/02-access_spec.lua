@@ -1,7 +1,7 @@
--- The access handler driven through a Kong PDK double, with the real native
+-- The access handler run inside real nginx requests on Kong's real PDK, with the real native
 -- library signing and verifying.
 local setup = require "spec.helpers.setup"
-local double = require "spec.helpers.kong_double"
+local double = require "spec.helpers.pdk_request"
 local native = setup.require_native()
 local validator = require "spec.helpers.schema"
 local schema = require "kong.plugins.upstream-jwt.schema"
@@ -464,10 +464,6 @@ describe("upstream-jwt handler", function()
         { body = "", headers = { ["Content-Length"] = "0" } } },
       { "an HTTP/2 request with Content-Length: 0",
         { body = "", headers = { ["Content-Length"] = "0" }, http_version = 2 } },
-      -- nginx >= 1.21.1 (in every OpenResty that Kong 3.4+ ships) answers
-      -- 400 to a request with both headers, so it never reaches a plugin.
-      { "a request with Content-Length: 0 and Transfer-Encoding",
-        { body = "", headers = { ["Content-Length"] = "0", ["Transfer-Encoding"] = "chunked" } } },
     }
     for _, case in ipairs(no_body_cases) do
       it("does not read " .. case[1], function()
@@ -486,8 +482,6 @@ describe("upstream-jwt handler", function()
       { "an HTTP/3 request without Content-Length", { headers = {}, http_version = 3 } },
       { "a request of an unknown HTTP version without Content-Length",
         { headers = {}, http_version = false } },
-      { "a request whose Content-Length is not a number",
-        { headers = { ["Content-Length"] = "zero" } } },
     }
     for _, case in ipairs(body_cases) do
       it("reads and hashes the body of " .. case[1], function()
@@ -495,6 +489,19 @@ describe("upstream-jwt handler", function()
         local token, st = sign(conf, base_request(case[2]))
         assert.equal(1, st.calls.get_raw_body)
         assert.equal(native.sha256_b64(BODY), payload_of(token).body_sha256)
+      end)
+    end
+
+    -- nginx >= 1.21.1 (in every OpenResty that Kong 3.4+ ships) answers 400 to these itself,
+    -- so the plugin never sees them.
+    for _, case in ipairs({
+      { "Content-Length: 0 with Transfer-Encoding", { ["Content-Length"] = "0", ["Transfer-Encoding"] = "chunked" } },
+      { "a Content-Length that is not a number", { ["Content-Length"] = "zero" } },
+    }) do
+      it("is never run for a request with " .. case[1], function()
+        double.install(base_request({ body = "", headers = case[2] }))
+        assert.has_error(function() double.run(handler, make_conf({ secret = fresh_secret() })) end)
+        assert.equal(400, double.state().status)
       end)
     end
 

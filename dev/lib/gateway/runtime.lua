@@ -53,7 +53,13 @@ local function kong_conf()
   }
 end
 
+-- A config Kong would refuse: at start, one line and exit status 1 before anything listens; on
+-- a reload (nginx -s reload / SIGHUP), nginx's own refusal, so the running config stays.
+local STARTED = "gateway:started"
 local function die(path, msg)
+  if ngx.shared.kong:get(STARTED) then
+    error("gateway: " .. path .. ": " .. msg, 0)
+  end
   io.stderr:write("gateway: ", path, ": ", msg, "\n")
   io.stderr:flush()
   os.exit(1)
@@ -74,8 +80,9 @@ local function resolve(host)
   return addrs[1].addr
 end
 
--- kong/init.lua Kong.init, for DB-less mode: PDK, plugins, config, router.
-function M.init(path)
+-- kong/init.lua Kong.init, for DB-less mode: PDK, plugins, config, router. `path` is the
+-- prefix's copy of the config; `shown` the name errors give.
+function M.init(path, shown)
   local conf = kong_conf()
   -- kong/global.lua init_pdk, without the node-id file it keeps in Kong's prefix.
   require("kong.pdk").new(conf, kong)
@@ -85,11 +92,12 @@ function M.init(path)
   resty_ctx = require "kong.resty.ctx"
   SERVER_HEADER = require("kong.meta")._SERVER_TOKENS
 
+  shown = shown or path
   local ok, loaded = pcall(function()
     return config.load(config.read(path))
   end)
   if not ok then
-    die(path, type(loaded) == "table" and loaded.gateway_error or ("internal error: " .. tostring(loaded)))
+    die(shown, type(loaded) == "table" and loaded.gateway_error or ("internal error: " .. tostring(loaded)))
   end
 
   kong.db = db.new(loaded)
@@ -128,7 +136,7 @@ function M.init(path)
     svc_by_id[svc.id] = svc
     local addr, err = resolve(svc.host)
     if not addr then
-      die(path, fmt("service %s: cannot resolve host %s: %s", svc.name or svc.id, svc.host, tostring(err)))
+      die(shown, fmt("service %s: cannot resolve host %s: %s", svc.name or svc.id, svc.host, tostring(err)))
     end
     services[svc.id] = {
       address = addr, port = svc.port, retries = svc.retries,
@@ -145,7 +153,7 @@ function M.init(path)
   local err
   router, err = require("kong.router").new(routes)
   if not router then
-    die(path, "router: " .. tostring(err))
+    die(shown, "router: " .. tostring(err))
   end
 end
 
@@ -153,6 +161,7 @@ end
 -- which starts secret rotation on kong.timer = resty.timerng, is not bundled: references are
 -- resolved once at start.)
 function M.init_worker()
+  ngx.shared.kong:set(STARTED, true)
   kong.cache = db.cache()
   local ctx = ngx.ctx
   ctx.KONG_PHASE = PHASES.init_worker
@@ -375,5 +384,7 @@ function M.handle_error()
   ctx.KONG_UNEXPECTED = true
   return require("kong.error_handlers")(ctx)
 end
+
+M.kong_conf = kong_conf
 
 return M

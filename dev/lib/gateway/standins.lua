@@ -79,8 +79,31 @@ local STANDINS = {
   end,
 }
 
+-- Debian ships lua-resty-core 0.1.25 beside lua-nginx-module 0.10.23, which disagree when a
+-- TLS handshake asked to return its session fails: resty/core/socket.lua fetches the session
+-- result, gets an error it does not expect and raises "assertion failed!" instead of returning
+-- the handshake's error (OpenResty's matched pair returns it). Without a session to return
+-- (reused_session = false) the same handshake reports its error, e.g. "18: self-signed
+-- certificate"; lua-resty-http only needs a truthy result. The cost: no TLS session reuse.
+local function fix_sslhandshake()
+  require "resty.core.socket"
+  local mt = debug.getregistry().__tcp_cosocket_mt
+  local handshake = mt and mt.sslhandshake
+  if not handshake or mt.__gateway_sslhandshake then
+    return
+  end
+  mt.__gateway_sslhandshake = true
+  mt.sslhandshake = function(sock, reused_session, ...)
+    if reused_session == nil then
+      reused_session = false
+    end
+    return handshake(sock, reused_session, ...)
+  end
+end
+
 return function()
   for name, loader in pairs(STANDINS) do
     package.preload[name] = package.preload[name] or loader
   end
+  fix_sslhandshake()
 end

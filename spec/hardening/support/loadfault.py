@@ -33,6 +33,8 @@ import threading
 import time
 import urllib.request
 
+import yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
@@ -156,23 +158,24 @@ def nginx_master(gateway):
 def rotate(prefix, new_secret, marker):
     """What a Kong reload with a rotated config does: the plugin gets a new
     secret (given directly instead of the vault reference), a new key_id, and
-    a marker claim so the upstream's answers show which config signed."""
-    path = os.path.join(prefix, "gateway.json")
+    a marker claim so the upstream's answers show which config signed.
+    dev/gateway's master reloads the declarative config kept in its prefix."""
+    path = os.path.join(prefix, "kong.yml")
     with open(path) as f:
-        compiled = json.load(f)
+        doc = yaml.safe_load(f)
     done = False
-    for p in compiled["plugins"]:
-        if p["name"] == "upstream-jwt":
-            p["config"]["secret"] = new_secret
-            p["config"]["key_id"] = "k2"
-            p["config"]["claims"] = {"hardening_keyset": marker}
-            p["references"] = [r for r in p.get("references") or [] if r.get("path") != ["secret"]]
-            done = True
+    for svc in doc.get("services") or []:
+        for p in svc.get("plugins") or []:
+            if p["name"] == "upstream-jwt":
+                p["config"]["secret"] = new_secret
+                p["config"]["key_id"] = "k2"
+                p["config"]["claims"] = {"hardening_keyset": marker}
+                done = True
     if not done:
-        raise RuntimeError("no upstream-jwt plugin in the compiled config")
+        raise RuntimeError("no upstream-jwt plugin in the gateway's config")
     tmp = path + ".new"
     with open(tmp, "w") as f:
-        json.dump(compiled, f)
+        yaml.safe_dump(doc, f)
     os.replace(tmp, path)
 
 
