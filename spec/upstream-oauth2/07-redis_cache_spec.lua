@@ -35,6 +35,9 @@ local function new_server()
   end
   function client:auth(a, b)
     server.auths[#server.auths + 1] = b and (a .. ":" .. b) or a
+    if server.wrongpass then
+      return nil, "WRONGPASS invalid username-password pair or user is disabled."
+    end
     return "OK"
   end
   function client:select(db)
@@ -265,6 +268,18 @@ describe("upstream-oauth2 Redis cache", function()
     D.run({ function() return rcache.get(rc({ password = "pw" }), "k3", fetch_ok(), OPTS) end })
     assert.same({ "kong:pw", "pw" }, server.auths)
     assert.same({ 2 }, server.selects) -- database 0 needs no SELECT
+  end)
+
+  it("reports a refused AUTH as a Redis failure, without the password", function()
+    server.wrongpass = true
+    local r = D.run({ function()
+      return rcache.get(rc({ password = "the-redis-password" }), "k", fetch_ok(), OPTS)
+    end })[1]
+    assert.is_nil(r[1])
+    assert.is_nil(r[2])
+    assert.matches("Redis AUTH failed: WRONGPASS", r[3])
+    assert.is_nil(r[3]:find("the-redis-password", 1, true))
+    assert.equal(0, fetches)
   end)
 
   it("purges only the token the request used", function()
