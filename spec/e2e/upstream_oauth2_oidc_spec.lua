@@ -9,6 +9,7 @@ local P = H.assign_ports({}, { "idp", "upstream", "tls", "gateway", "proxy", "de
 local IDP = "http://127.0.0.1:" .. P.idp
 local TOKEN = IDP .. "/token"
 local RESOURCE = "https://orders.example/"
+local OPAQUE_RESOURCE = "https://opaque.example/" -- opaque tokens, checked by introspection
 local SECRET = "oidc-e2e-secret: long enough for HS512, which wants 64 bytes or more....."
 local UPSTREAM_JWT_SECRET = "upstream-jwt-secret-for-the-oidc-e2e-of-32+-bytes"
 local PROXY_USER, PROXY_PASSWORD = "egress", "proxy-password-e2e"
@@ -23,6 +24,7 @@ end
 local CLIENTS = {
   { client_id = "basic", auth = "basic", secret = SECRET },
   { client_id = "post", auth = "post", secret = SECRET },
+  { client_id = "opaque", auth = "post", secret = SECRET },
   { client_id = "hs256", auth = "jwt", secret = SECRET, alg = "HS256" },
   { client_id = "hs384", auth = "jwt", secret = SECRET, alg = "HS384" },
   { client_id = "hs512", auth = "jwt", secret = SECRET, alg = "HS512" },
@@ -69,6 +71,8 @@ local ROUTES = {
   route("basic", { client_id = "{vault://env/oidc-e2e-basic-id}",
                    client_auth = "client_secret_basic", scopes = { "orders:read" } }),
   route("post", { client_id = "post", audience = { "https://a.example", "https://b.example" } }),
+  -- an RFC 8707 resource whose tokens are opaque
+  route("opaque", { client_id = "opaque", resource = { OPAQUE_RESOURCE } }),
   route("hs256", { client_id = "hs256", client_auth = "client_secret_jwt" }),
   route("hs384", { client_id = "hs384", client_auth = "client_secret_jwt",
                    client_assertion_algorithm = "HS384" }),
@@ -126,7 +130,8 @@ describe("upstream-oauth2 with oidc-provider", function()
     dir = H.tmpdir()
     local cert, tls_key = H.self_signed(dir)
     idp = H.start_oidc(dir, P.idp, P.upstream, {
-      resource = RESOURCE, upstream_jwt_secret = UPSTREAM_JWT_SECRET, clients = CLIENTS,
+      resource = RESOURCE, opaque_resource = OPAQUE_RESOURCE,
+      upstream_jwt_secret = UPSTREAM_JWT_SECRET, clients = CLIENTS,
     }, { port = P.tls, cert = cert, key = tls_key })
     proxy = H.start_proxy(dir, P.proxy, { PROXY_USER, PROXY_PASSWORD })
     -- the actor: another client's token, handed to the gateway through its environment
@@ -171,12 +176,24 @@ describe("upstream-oauth2 with oidc-provider", function()
         assert.equal(200, status, H.json(body) and body.error or body)
         assert.equal(client_id, body.client_id)
         assert.equal(client_id, body.sub)
+        assert.equal("jwks", body.verified_by)
         local again_status, again = get("/" .. client_id .. "/orders/2")
         assert.equal(200, again_status)
         assert.equal(body.jti, again.jti)
         assert.equal(1, idp.issued(client_id))
       end)
     end
+  end)
+
+  it("asks for a resource's opaque token, which the upstream checks by introspection", function()
+    local status, body = get("/opaque/orders")
+    assert.equal(200, status, tostring(body))
+    assert.equal("introspection", body.verified_by)
+    assert.equal("opaque", body.client_id)
+    assert.is_nil(body.headers.authorization:find(".", 1, true)) -- not a JWT
+    local _, again = get("/opaque/orders")
+    assert.equal(body.jti, again.jti)
+    assert.equal(1, idp.issued("opaque"))
   end)
 
   describe("egress proxy", function()

@@ -6,7 +6,8 @@
 //
 //   node server.mjs --port N --upstream-port M --config clients.json [--tls-port T --tls-cert C --tls-key K]
 //
-// clients.json: { "resource": URL, "upstream_jwt_secret": "...", "clients": [ { client_id,
+// clients.json: { "resource": URL, "opaque_resource": URL?, "upstream_jwt_secret": "...",
+//   "clients": [ { client_id,
 //   auth: basic|post|jwt|private_key_jwt, secret?, alg?, public_key_pem?, exchange?, token_ttl? } ] }
 // Prints "ready" once both servers listen. GET /__stats on the provider's port answers
 // { by_client: { client_id: token responses }, exchanges: [...], upstream_requests: n }.
@@ -34,6 +35,12 @@ const { values: args } = parseArgs({
 const config = JSON.parse(readFileSync(args.config, 'utf8'));
 const issuer = `http://127.0.0.1:${args.port}`;
 const RESOURCE = config.resource;
+// A second resource whose tokens are opaque: the upstream checks those by introspection.
+const OPAQUE_RESOURCE = config.opaque_resource;
+const INTROSPECTOR = {
+  client_id: 'upstream-introspector',
+  secret: `introspect-${process.pid}-${Date.now()}`,
+};
 
 const AUTH = {
   basic: 'client_secret_basic',
@@ -121,17 +128,21 @@ async function tokenExchange(ctx) {
 }
 
 function resourceServer(resource) {
+  if (resource === OPAQUE_RESOURCE) {
+    return { scope: 'orders:read orders:write', audience: resource, accessTokenFormat: 'opaque' };
+  }
   return {
     scope: 'orders:read orders:write',
     audience: resource,
     accessTokenFormat: 'jwt',
-    accessTokenTTL: config.token_ttl || 300,
     jwt: { sign: { alg: 'RS256' } },
   };
 }
 
 const provider = new Provider(issuer, {
-  clients: await Promise.all(config.clients.map(clientMetadata)),
+  clients: await Promise.all([...config.clients,
+    { client_id: INTROSPECTOR.client_id, auth: 'basic', secret: INTROSPECTOR.secret }]
+    .map(clientMetadata)),
   jwks: { keys: [signingJwk] },
   cookies: { keys: ['upstream-oauth2-e2e-cookie-key'] },
   // expires_in per client (clients[].token_ttl), else config.token_ttl, else 300 s
@@ -148,12 +159,18 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
-    introspection: { enabled: true },
+    introspection: {
+      enabled: true,
+      // only the protected upstream may ask about tokens
+      allowedPolicy: async (_ctx, client) => client.clientId === INTROSPECTOR.client_id,
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: async () => RESOURCE,
       getResourceServerInfo: async (_ctx, indicator) => {
-        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
+        if (indicator !== RESOURCE && indicator !== OPAQUE_RESOURCE) {
+          throw new errors.InvalidTarget();
+        }
         return resourceServer(indicator);
       },
     },
@@ -194,7 +211,8 @@ if (args['tls-port']) {
   });
 }
 
-// The protected upstream: a bearer token signed by the provider (its JWKS), for RESOURCE, live.
+// The protected upstream: a JWT access token signed by the provider (its JWKS) for RESOURCE, or
+// an opaque one the provider says is active for OPAQUE_RESOURCE (introspection).
 // .../teapot answers 418 to a valid token.
 const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/jwks`));
 const upstream = http.createServer(async (req, res) => {
@@ -206,15 +224,39 @@ const upstream = http.createServer(async (req, res) => {
   const m = /^Bearer (\S+)$/.exec(req.headers.authorization || '');
   if (!m) return reply(401, { error: 'no bearer token' });
   try {
-    const { payload } = await jose.jwtVerify(m[1], jwks, { issuer, audience: RESOURCE,
-      typ: 'at+jwt', algorithms: ['RS256'] });
+    const payload = m[1].split('.').length === 3 ? await verifyJwt(m[1]) : await introspect(m[1]);
     // lets a test make the upstream answer a status of its choosing with a valid token
     if (req.url.endsWith('/teapot')) return reply(418, { error: 'teapot' });
     return reply(200, { sub: payload.sub, client_id: payload.client_id, act: payload.act || null,
-      scope: payload.scope, jti: payload.jti, headers: req.headers, path: req.url });
+      scope: payload.scope, jti: payload.jti, verified_by: payload.verified_by,
+      headers: req.headers, path: req.url });
   } catch (e) {
     return reply(401, { error: e.code || e.message });
   }
 });
+
+async function verifyJwt(token) {
+  const { payload } = await jose.jwtVerify(token, jwks, { issuer, audience: RESOURCE,
+    typ: 'at+jwt', algorithms: ['RS256'] });
+  return { ...payload, verified_by: 'jwks' };
+}
+
+// RFC 7662, as a resource server would: active, and issued for OPAQUE_RESOURCE.
+async function introspect(token) {
+  const basic = Buffer.from(`${INTROSPECTOR.client_id}:${INTROSPECTOR.secret}`).toString('base64');
+  const res = await fetch(`${issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`,
+      'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  const body = await res.json();
+  const aud = [].concat(body.aud || []);
+  if (!body.active || !aud.includes(OPAQUE_RESOURCE)) {
+    throw new Error('token inactive or not issued for this resource');
+  }
+  return { ...body, jti: body.jti || token, verified_by: 'introspection' };
+}
+
 await new Promise((resolve) => { upstream.listen(+args['upstream-port'], '127.0.0.1', resolve); });
 process.stdout.write('ready\n');
