@@ -28,6 +28,7 @@ end
 
 local ROUTES = {
   route("shared", "shared"),
+  route("load", "load"),
   route("purge", "purge", { purge_on_upstream_status = { 418 } }),
   route("fallback", "fallback"),
   -- the provider issues 33 s tokens to "refresh": cached 3 s with refresh_before 30
@@ -45,7 +46,7 @@ describe("upstream-oauth2 with the Redis cache", function()
   setup(function()
     dir = H.tmpdir()
     local clients = {}
-    for _, id in ipairs({ "shared", "purge", "fallback", "tls", "refresh" }) do
+    for _, id in ipairs({ "shared", "load", "purge", "fallback", "tls", "refresh" }) do
       clients[#clients + 1] = { client_id = id, auth = "post", secret = SECRET,
                                 token_ttl = id == "refresh" and 33 or nil }
     end
@@ -105,6 +106,23 @@ describe("upstream-oauth2 with the Redis cache", function()
     assert.is_true(pttl > 0 and pttl <= (300 - 30) * 1000, tostring(pttl))
     -- no lock is left behind
     assert.equal("", (redis_cli("--scan --pattern 'upstream-oauth2:lock:*'"):gsub("%s", "")))
+  end)
+
+  it("issues exactly one token under wrk -c 32 on both nodes at once", function()
+    local cmd = "wrk -t 1 -c 32 -d 2s "
+    local ok, out = H.sh("{ " .. cmd .. H.q(gw1.base .. "/load/a") .. " & "
+                         .. cmd .. H.q(gw2.base .. "/load/b") .. "; wait; }")
+    assert(ok, out)
+    local runs = 0
+    for requests in out:gmatch("(%d+) requests in") do
+      runs = runs + 1
+      assert.is_true(tonumber(requests) >= 32, out)
+    end
+    assert.equal(2, runs, out)
+    assert.is_nil(out:find("Non%-2xx"), out)
+    assert.equal(1, idp.issued("load"))
+    -- let requests wrk abandoned at its deadline land before later tests count
+    H.sleep(0.5)
   end)
 
   it("purges the token in Redis when the upstream answers a configured status", function()
