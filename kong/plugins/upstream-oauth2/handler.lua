@@ -1,6 +1,7 @@
 -- upstream-oauth2: sends every proxied request upstream with an OAuth2 access token obtained by
--- the gateway itself (client credentials grant), so services accept ordinary bearer tokens from
--- their authorization server instead of trusting the network.
+-- the gateway itself (client credentials grant, or a token exchange that carries the consumer),
+-- so services accept ordinary bearer tokens from their authorization server instead of trusting
+-- the network. Nothing is proxied without a token.
 local token_client = require "kong.plugins.upstream-oauth2.token_client"
 local token_cache = require "kong.plugins.upstream-oauth2.token_cache"
 local token_exchange = require "kong.plugins.upstream-oauth2.token_exchange"

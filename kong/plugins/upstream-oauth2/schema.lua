@@ -1,5 +1,6 @@
--- Configuration of the upstream-oauth2 plugin: a client-credentials (RFC 6749 §4.4) access token
--- obtained from an authorization server, cached per node and sent upstream.
+-- Configuration of the upstream-oauth2 plugin: an access token obtained from an authorization
+-- server (client credentials, RFC 6749 §4.4, or token exchange, RFC 8693), cached per node or
+-- cluster-wide in Redis, and sent upstream.
 local typedefs = require "kong.db.schema.typedefs"
 
 -- Form parameters the plugin owns: letting `token_post_args` set them would silently change the

@@ -1,5 +1,6 @@
--- The token request: RFC 6749 §4.4 client credentials grant, with the four client
--- authentication methods of OpenID Connect Core §9 / RFC 7523, and strict parsing of the answer.
+-- The token request: RFC 6749 §4.4 client credentials grant or RFC 8693 token exchange, with the
+-- four client authentication methods of OpenID Connect Core §9 / RFC 7523, optionally through an
+-- egress proxy, and strict parsing of the answer.
 --
 -- Errors are returned as tables { status = <HTTP status for the client>, message = <log text> }.
 -- Messages never contain the client secret, the private key, the assertion or the token.
