@@ -3,6 +3,7 @@
 -- echo upstream. Each process runs in its own session and is stopped by pid
 -- in teardown. HTTP goes through curl; digests are computed with Python's
 -- hashlib, independently of the native library under test.
+-- E2E_KEEP=1 keeps each spec's folder (configs, process logs) for a look afterwards.
 local cjson = require "cjson.safe"
 
 local H = {}

@@ -99,7 +99,11 @@ _G.busted_access = function()
 
   local restore = {}
   count(kong.request, "get_raw_body", "get_raw_body", nil, restore)
-  count(ngx.req, "get_headers", "get_headers", nil, restore)
+  local get_headers = ngx.req.get_headers
+  count(ngx.req, "get_headers", "get_headers", function(max, ...)
+    st.get_headers_max = max
+    return get_headers(max, ...)
+  end, restore)
   count(kong.service.request, "clear_header", "clear_header", nil, restore)
   local missing_file = req.body_file and not io.open(req.body_file, "rb") and req.body_file
   count(ngx.req, "get_body_file", "get_body_file", missing_file and function() return missing_file end, restore)
@@ -152,6 +156,8 @@ local function raw_request(req)
   local chunked
   for name, v in pairs(req.headers or {}) do
     for _, one in ipairs(type(v) == "table" and v or { v }) do
+      assert(not tostring(one):find("[\r\n]"), "header " .. name .. ": a value with CR or LF cannot "
+             .. "travel in a real request (nginx would split or refuse it)")
       lines[#lines + 1] = name .. ": " .. one
     end
     if name:lower() == "transfer-encoding" then

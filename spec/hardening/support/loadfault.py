@@ -246,7 +246,11 @@ def main():
             rotate(prefix, s2, marker)
             os.kill(master, signal.SIGHUP)
             fault["reloaded_at_s"] = round(a.duration / 3.0, 1)
-            time.sleep(2)
+            # The new master cycle loads Kong's schema library and plugins before it starts
+            # workers, and the old ones finish their requests first: wait for the swap.
+            deadline = time.time() + 20
+            while time.time() < deadline and set(children(master)) & set(workers_before):
+                time.sleep(0.2)
             fault["workers_before"] = workers_before
             fault["workers_after"] = children(master)
         elif tag == "upstream":
