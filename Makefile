@@ -19,6 +19,8 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
 # Kong 3.9.3's own code under Debian's nginx (dev/kong-runtime, dev/gateway, dev/busted):
 # LuaJIT headers for OpenResty's cjson.so, and the Lua modules Kong's code requires.
 DEB_PACKAGES += libluajit2-5.1-dev lua-penlight lua-socket lua-lpeg git
+# upstream-oauth2 e2e: shared token cache (two gateways, one Redis) and an egress forward proxy
+DEB_PACKAGES += redis-server tinyproxy
 
 .PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
   fuzz-build fuzz-ci asan-lua test-hardening hardening-long kong-runtime
@@ -45,6 +47,8 @@ deps:
 node-deps:
 	@if [ -f examples/node/package.json ] && [ ! -d examples/node/node_modules/jose ]; then \
 	  cd examples/node && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if [ ! -d spec/support/oidc/node_modules/oidc-provider ]; then \
+	  cd spec/support/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
 
 build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUPSTREAM_JWT_TESTS=ON

@@ -44,6 +44,8 @@ build = {
       ["kong.plugins.upstream-oauth2.schema"] = "kong/plugins/upstream-oauth2/schema.lua",
       ["kong.plugins.upstream-oauth2.token_client"] = "kong/plugins/upstream-oauth2/token_client.lua",
       ["kong.plugins.upstream-oauth2.token_cache"] = "kong/plugins/upstream-oauth2/token_cache.lua",
+      ["kong.plugins.upstream-oauth2.redis_cache"] = "kong/plugins/upstream-oauth2/redis_cache.lua",
+      ["kong.plugins.upstream-oauth2.token_exchange"] = "kong/plugins/upstream-oauth2/token_exchange.lua",
     },
     -- Lands as <tree>/lib/lua/5.1/libupstream_jwt.so, which native.lua finds
     -- through package.cpath.

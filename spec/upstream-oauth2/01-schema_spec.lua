@@ -55,6 +55,16 @@ describe("upstream-oauth2 schema", function()
     assert.is_true(conf.ssl_verify)
   end)
 
+  it("defaults to HTTP and HTTPS routes and offers no gRPC (nothing is tested over it)", function()
+    local protocols
+    for _, f in ipairs(schema.fields) do
+      protocols = protocols or f.protocols
+    end
+    assert.is_table(protocols)
+    assert.same({ "http", "https" }, protocols.default)
+    assert.same({ "http", "https" }, protocols.elements.one_of)
+  end)
+
   it("accepts every client authentication method with what it needs", function()
     for _, auth in ipairs({ "client_secret_basic", "client_secret_post", "client_secret_jwt" }) do
       local conf, _, msg = validate(base({ client_auth = auth }))
@@ -70,7 +80,7 @@ describe("upstream-oauth2 schema", function()
   it("accepts a full token-request config", function()
     local conf, _, msg = validate(base({
       scopes = { "orders:read", "orders:write" },
-      audience = "https://api.example.com",
+      audience = { "https://api.example.com", "https://billing.example.com" },
       resource = { "https://orders.example.com/", "https://billing.example.com/" },
       token_post_args = { tenant = "acme" },
       token_headers = { ["X-Tenant"] = "acme" },
@@ -79,6 +89,36 @@ describe("upstream-oauth2 schema", function()
       consumer_authorization = "keep",
     }))
     assert.is_table(conf, msg)
+  end)
+
+  it("accepts the token exchange, proxy, Redis and error settings", function()
+    local conf, _, msg = validate(base({
+      grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token_source = "upstream_jwt", actor_token = "{vault://env/actor}",
+      requested_token_type = "urn:ietf:params:oauth:token-type:access_token",
+      http_proxy = "http://proxy:3128", https_proxy = "http://proxy:3128",
+      no_proxy = "localhost,.internal", https_proxy_authorization = "{vault://env/proxy}",
+      client_id = "{vault://env/client-id}",
+      token_headers = { ["X-Tenant"] = "{vault://env/tenant}" },
+      token_post_args = { tenant = "{vault://env/tenant}" },
+      cache = { strategy = "redis", redis = { host = "redis.internal", password = "{vault://env/r}",
+                                              ssl = true } },
+      error_response_status = 504, error_response_message = "later",
+      client_auth = "client_secret_jwt", client_assertion_algorithm = "HS512",
+    }))
+    assert.is_table(conf, msg)
+    assert.equal("X-Upstream-JWT", conf.upstream_jwt_header)
+    assert.equal(1000, conf.exchange_cache_size)
+    assert.equal(6379, conf.cache.redis.port)
+    assert.equal(0, conf.cache.redis.database)
+    assert.equal(2000, conf.cache.redis.read_timeout)
+    assert.is_true(conf.cache.redis.ssl_verify)
+  end)
+
+  it("defaults to the memory cache and the client credentials grant", function()
+    local conf = assert(validate(base()))
+    assert.equal("memory", conf.cache.strategy)
+    assert.equal("client_credentials", conf.grant_type)
   end)
 
   it("accepts a vault reference for the secret and the key", function()
@@ -121,9 +161,11 @@ describe("upstream-oauth2 schema", function()
     it("private_key_jwt without private_key", function()
       refused(base({ client_auth = "private_key_jwt" }), "private_key is required")
     end)
-    it("private_key_jwt with HS256", function()
-      refused(base({ client_auth = "private_key_jwt", private_key = "pem",
-                     client_assertion_algorithm = "HS256" }), "not HS256")
+    it("private_key_jwt with an HMAC algorithm", function()
+      for _, alg in ipairs({ "HS256", "HS384", "HS512" }) do
+        refused(base({ client_auth = "private_key_jwt", private_key = "pem",
+                       client_assertion_algorithm = alg }), "not " .. alg)
+      end
     end)
     it("client_secret_jwt with an asymmetric algorithm", function()
       refused(base({ client_auth = "client_secret_jwt", client_assertion_algorithm = "RS256" }),
@@ -186,8 +228,62 @@ describe("upstream-oauth2 schema", function()
       refused(base({ header = "X-Token", consumer_authorization_header = "x-token" }),
               "must differ")
     end)
+    it("Authorization as consumer_authorization_header (cleared on every request)", function()
+      for _, mode in ipairs({ "move", "keep", "remove" }) do
+        refused(base({ header = "X-Token", consumer_authorization = mode,
+                       consumer_authorization_header = "authorization" }),
+                "consumer_authorization_header cannot be Authorization")
+      end
+    end)
     it("an unknown consumer_authorization mode", function()
       refused(base({ consumer_authorization = "merge" }), "expected one of")
+    end)
+    it("token exchange without subject_token_source, or its fields without the grant", function()
+      local TE = "urn:ietf:params:oauth:grant-type:token-exchange"
+      refused(base({ grant_type = TE }), "subject_token_source is required")
+      refused(base({ grant_type = TE, subject_token_source = "cookie" }), "expected one of")
+      refused(base({ grant_type = TE, subject_token_source = "consumer_bearer",
+                     actor_token_type = "urn:x" }), "actor_token_type needs actor_token")
+      for _, f in ipairs({ "subject_token_source", "subject_token_type", "actor_token",
+                           "actor_token_type", "requested_token_type" }) do
+        local v = f == "subject_token_source" and "consumer_bearer" or "urn:x"
+        refused(base({ [f] = v }), f .. " applies to grant_type " .. TE .. " only")
+      end
+      refused(base({ grant_type = "password" }), "expected one of")
+      refused(base({ grant_type = TE, subject_token_source = "upstream_jwt",
+                     exchange_cache_size = 0 }), "exchange_cache_size")
+    end)
+    it("RFC 8693 parameters in token_post_args", function()
+      for _, k in ipairs({ "subject_token", "subject_token_type", "actor_token",
+                           "actor_token_type", "requested_token_type" }) do
+        refused(base({ token_post_args = { [k] = "x" } }), "set by the plugin")
+      end
+    end)
+    it("a proxy URL that is not plain http, has userinfo, or an authorization without proxy", function()
+      refused(base({ https_proxy = "https://proxy:3128" }), "absolute http:// URL")
+      refused(base({ http_proxy = "socks5://proxy:1080" }), "absolute http:// URL")
+      refused(base({ http_proxy = "http://user:pw@proxy:3128" }), "userinfo")
+      refused(base({ http_proxy_authorization = "Basic eDp5" }),
+              "http_proxy_authorization needs http_proxy")
+      refused(base({ https_proxy_authorization = "Basic eDp5" }),
+              "https_proxy_authorization needs https_proxy")
+      refused(base({ http_proxy = "http://proxy:3128", no_proxy = "a, b" }), "no_proxy")
+    end)
+    it("an unknown cache strategy or out-of-range Redis settings", function()
+      refused(base({ cache = { strategy = "memcached" } }), "expected one of")
+      refused(base({ cache = { strategy = "redis", redis = { port = 0 } } }), "port")
+      refused(base({ cache = { strategy = "redis", redis = { database = -1 } } }), "database")
+      refused(base({ cache = { strategy = "redis", redis = { connect_timeout = 0 } } }),
+              "connect_timeout")
+      refused(base({ cache = { strategy = "redis", redis = { host = "" } } }), "host")
+    end)
+    it("an error status outside 500..599 or an empty error message", function()
+      refused(base({ error_response_status = 499 }), "error_response_status")
+      refused(base({ error_response_status = 600 }), "error_response_status")
+      refused(base({ error_response_message = "" }), "error_response_message")
+    end)
+    it("an audience given as a string (it is a list)", function()
+      refused(base({ audience = "https://api" }), "audience")
     end)
     it("an unknown field", function()
       refused(base({ client_secret_file = "/etc/secret" }), "unknown field")

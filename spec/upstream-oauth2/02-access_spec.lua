@@ -71,6 +71,7 @@ describe("upstream-oauth2 handler", function()
     }
     D.load("kong.plugins.upstream-oauth2.token_client")
     D.load("kong.plugins.upstream-oauth2.token_cache")
+    D.load("kong.plugins.upstream-oauth2.token_exchange")
     schema = D.load("kong.plugins.upstream-oauth2.schema")
     D.kong()
     handler = D.load("kong.plugins.upstream-oauth2.handler")
@@ -110,6 +111,25 @@ describe("upstream-oauth2 handler", function()
       assert.equal("Bearer tok-1", up["x-access-token"])
       assert.is_nil(up["x-consumer-authorization"])
     end)
+
+    -- issue 11 item 4: the docs promise the header is always cleared first, whatever the mode
+    for _, mode in ipairs({ "keep", "remove" }) do
+      it("clears a forged X-Consumer-Authorization with consumer_authorization " .. mode, function()
+        local k = request(conf({ header = "X-Access-Token", consumer_authorization = mode }),
+                          { Authorization = "Bearer consumer",
+                            ["X-Consumer-Authorization"] = "Bearer forged" })
+        local up = k.upstream_view()
+        assert.is_nil(up["x-consumer-authorization"])
+        assert.equal("Bearer tok-1", up["x-access-token"])
+      end)
+
+      it("clears a forged custom consumer_authorization_header with " .. mode, function()
+        local k = request(conf({ header = "X-Access-Token", consumer_authorization = mode,
+                                 consumer_authorization_header = "X-Original-Auth" }),
+                          { ["X-Original-Auth"] = "Bearer forged" })
+        assert.is_nil(k.upstream_view()["x-original-auth"])
+      end)
+    end
 
     it("removes the consumer's Authorization when told to", function()
       local k = request(conf({ header = "X-Access-Token", consumer_authorization = "remove" }),
@@ -236,6 +256,92 @@ describe("upstream-oauth2 handler", function()
       http_reply = function() return { status = 200, body = '{"access_token":"back"}' } end
       local k = request(c)
       assert.equal("Bearer back", k.upstream_view().authorization)
+    end)
+  end)
+
+  describe("error answer", function()
+    it("uses error_response_status and error_response_message when configured", function()
+      http_reply = function() return nil, "connection refused" end
+      local k = request(conf({ error_response_status = 599,
+                               error_response_message = "try again later" }))
+      assert.same({ status = 599, body = { message = "try again later" } }, k.exited)
+      assert.is_nil(k.upstream_view().authorization)
+    end)
+  end)
+
+  describe("token exchange", function()
+    local TE = "urn:ietf:params:oauth:grant-type:token-exchange"
+    local bodies
+
+    before_each(function()
+      bodies = {}
+      http_reply = function(_, params)
+        bodies[#bodies + 1] = params.body
+        return { status = 200, body = '{"access_token":"xchg-' .. http_calls
+                                      .. '","expires_in":300,"token_type":"Bearer"}' }
+      end
+    end)
+
+    it("exchanges the consumer's bearer token, once per subject", function()
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer",
+                       header = "X-Access-Token", consumer_authorization = "keep" })
+      local k = request(c, { Authorization = "Bearer consumer-a" })
+      assert.equal("Bearer xchg-1", k.upstream_view()["x-access-token"])
+      assert.matches("subject_token=consumer%-a", bodies[1])
+      assert.matches("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant%-type%%3Atoken%-exchange",
+                     bodies[1])
+      k = request(c, { Authorization = "bearer consumer-a" })
+      assert.equal("Bearer xchg-1", k.upstream_view()["x-access-token"])
+      assert.equal(1, http_calls)
+      k = request(c, { Authorization = "Bearer consumer-b" })
+      assert.equal("Bearer xchg-2", k.upstream_view()["x-access-token"])
+      assert.equal(2, http_calls)
+    end)
+
+    it("answers 401 without a bearer token and asks nobody", function()
+      -- whatever error answer is configured for token failures
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer",
+                       error_response_status = 503, error_response_message = "later" })
+      for _, h in ipairs({ {}, { Authorization = "Basic YTpi" }, { Authorization = "Bearer " },
+                           { Authorization = "Bearer a b" } }) do
+        local k = request(c, h)
+        assert.same({ status = 401, body = { message = "A bearer token is required" } }, k.exited)
+        assert.is_nil(k.upstream_headers.authorization)
+      end
+      assert.equal(0, http_calls)
+    end)
+
+    it("exchanges upstream-jwt's token, and fails closed (500) when there is none", function()
+      local c = conf({ grant_type = TE, subject_token_source = "upstream_jwt" })
+      local k = request(c, { ["X-Upstream-JWT"] = "h.p.s" })
+      assert.equal("Bearer xchg-1", k.upstream_view().authorization)
+      assert.matches("subject_token=h.p.s&subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth"
+                     .. "%%3Atoken%-type%%3Ajwt", bodies[1])
+      k = request(c, {})
+      assert.equal(500, k.exited.status)
+      assert.matches("is upstream%-jwt enabled", log_text(k))
+    end)
+
+    it("purges the exchanged token of that subject on a configured upstream status", function()
+      local c = conf({ grant_type = TE, subject_token_source = "consumer_bearer" })
+      request(c, { Authorization = "Bearer s" }, 401)
+      local k = request(c, { Authorization = "Bearer s" })
+      assert.equal(2, http_calls)
+      assert.equal("Bearer xchg-2", k.upstream_view().authorization)
+    end)
+  end)
+
+  describe("redis strategy", function()
+    it("falls back to this node's own fetch when Redis is unreachable, and says so", function()
+      package.loaded["resty.redis"] = { new = function()
+        return { set_timeouts = function() end,
+                 connect = function() return nil, "connection refused" end }
+      end }
+      D.load("kong.plugins.upstream-oauth2.redis_cache")
+      handler = D.load("kong.plugins.upstream-oauth2.handler")
+      local k = request(conf({ cache = { strategy = "redis" } }))
+      assert.equal("Bearer tok-1", k.upstream_view().authorization)
+      assert.matches("token cache in Redis unavailable.*connection refused", log_text(k))
     end)
   end)
 

@@ -98,14 +98,14 @@ describe("upstream-oauth2 token client", function()
 
     before_each(function()
       base_key = client.request_key(conf({
-        scopes = { "a", "b" }, audience = "aud", resource = { "https://r1/" },
+        scopes = { "a", "b" }, audience = { "aud" }, resource = { "https://r1/" },
         token_post_args = { x = "1", y = "2" }, token_headers = { ["X-H"] = "v" },
       }))
     end)
 
     local function key_with(overrides)
       local c = conf({
-        scopes = { "a", "b" }, audience = "aud", resource = { "https://r1/" },
+        scopes = { "a", "b" }, audience = { "aud" }, resource = { "https://r1/" },
         token_post_args = { x = "1", y = "2" }, token_headers = { ["X-H"] = "v" },
       })
       for k, v in pairs(overrides) do
@@ -129,8 +129,13 @@ describe("upstream-oauth2 token client", function()
         { scopes = { "a" } },
         { scopes = { "b", "a" } },
         { scopes = { "a b" } },
-        { audience = "aud2" },
+        { audience = { "aud2" } },
+        { audience = { "aud", "aud2" } },
         { audience = ngx.null },
+        { grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+          subject_token_source = "consumer_bearer" },
+        { grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+          subject_token_source = "upstream_jwt" },
         { resource = { "https://r2/" } },
         { resource = { "https://r1/", "https://r2/" } },
         { token_post_args = { x = "1", y = "3" } },
@@ -148,8 +153,9 @@ describe("upstream-oauth2 token client", function()
     end)
 
     it("cannot be forged by moving bytes between fields", function()
-      assert.are_not.equal(key_with({ client_id = "ab", audience = "c" }),
-                           key_with({ client_id = "a", audience = "bc" }))
+      assert.are_not.equal(key_with({ client_id = "ab", audience = { "c" } }),
+                           key_with({ client_id = "a", audience = { "bc" } }))
+      assert.are_not.equal(key_with({ audience = { "a", "b" } }), key_with({ audience = { "a b" } }))
       assert.are_not.equal(key_with({ token_post_args = { a = "b=c" } }),
                            key_with({ token_post_args = { ["a=b"] = "c" } }))
     end)
@@ -258,9 +264,87 @@ describe("upstream-oauth2 token client", function()
       assert.is_nil(req.body:find("PRIVATE", 1, true))
     end)
 
+    for _, alg in ipairs({ "HS384", "HS512" }) do
+      it("client_secret_jwt signs with " .. alg .. " when configured", function()
+        -- the native signer wants a secret at least as long as the hash (48 / 64 bytes)
+        local secret = string.rep("s", 64)
+        local req = assert(client.build_request(conf({ client_auth = "client_secret_jwt",
+                                                       client_secret = secret,
+                                                       client_assertion_algorithm = alg })))
+        local form = form_of(req.body)
+        local h = form.client_assertion:match("^([^.]+)%.")
+        assert.equal(alg, cjson.decode(b64url_decode(h)).alg)
+        local v = native.new_verifier()
+        assert(v:add_key(alg, secret))
+        local ok, reason = v:verify(form.client_assertion, {
+          issuer = "gateway client", audience = "https://idp.example.com/oauth2/token" })
+        assert.is_string(ok, reason)
+      end)
+    end
+
+    it("sends every audience as its own parameter", function()
+      local req = assert(client.build_request(conf({ audience = { "https://a", "https://b" } })))
+      assert.same({ "https://a", "https://b" }, form_of(req.body).audience)
+    end)
+
+    it("token exchange sends the RFC 8693 parameters", function()
+      local c = conf({ grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+                       subject_token_source = "upstream_jwt", actor_token = "act.or.tok",
+                       requested_token_type = "urn:ietf:params:oauth:token-type:access_token",
+                       audience = { "https://orders" }, scopes = { "orders" } })
+      local form = form_of(assert(client.build_request(c, "sub.ject.tok")).body)
+      assert.equal("urn:ietf:params:oauth:grant-type:token-exchange", form.grant_type)
+      assert.equal("sub.ject.tok", form.subject_token)
+      assert.equal("urn:ietf:params:oauth:token-type:jwt", form.subject_token_type)
+      assert.equal("act.or.tok", form.actor_token)
+      assert.equal("urn:ietf:params:oauth:token-type:jwt", form.actor_token_type)
+      assert.equal("urn:ietf:params:oauth:token-type:access_token", form.requested_token_type)
+      assert.equal("https://orders", form.audience)
+      assert.equal("orders", form.scope)
+      -- a consumer's bearer token is an access token unless configured otherwise
+      c = conf({ grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+                 subject_token_source = "consumer_bearer" })
+      form = form_of(assert(client.build_request(c, "opaque")).body)
+      assert.equal("urn:ietf:params:oauth:token-type:access_token", form.subject_token_type)
+      assert.is_nil(form.actor_token)
+      assert.is_nil(form.actor_token_type)
+    end)
+
+    it("token exchange refuses a missing subject or an empty actor_token with 500", function()
+      local c = conf({ grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",
+                       subject_token_source = "consumer_bearer" })
+      local _, err = client.build_request(c, nil)
+      assert.equal(500, err.status)
+      c.actor_token = ""
+      _, err = client.build_request(c, "s")
+      assert.equal(500, err.status)
+      assert.matches("actor_token is empty", err.message)
+    end)
+
+    it("refuses an empty client_id (unresolved vault reference) with 500", function()
+      local _, err = client.build_request(conf({ client_id = "" }))
+      assert.equal(500, err.status)
+      assert.matches("client_id is empty", err.message)
+    end)
+
+    it("refuses a token header value with a line break (from a vault) with 500", function()
+      local _, err = client.build_request(conf({ token_headers = { ["X-T"] = "a\r\nHost: b" } }))
+      assert.equal(500, err.status)
+    end)
+
+    it("passes proxy options to lua-resty-http only when a proxy is set", function()
+      assert.is_nil(client.proxy_opts(conf()))
+      assert.same({ http_proxy = "http://proxy:3128", https_proxy = "http://proxy:3129",
+                    no_proxy = "localhost,.internal", https_proxy_authorization = "Basic eDp5" },
+                  client.proxy_opts(conf({ http_proxy = "http://proxy:3128",
+                                           https_proxy = "http://proxy:3129",
+                                           no_proxy = "localhost,.internal",
+                                           https_proxy_authorization = "Basic eDp5" })))
+    end)
+
     it("sends audience, each resource, extra args and headers", function()
       local req = assert(client.build_request(conf({
-        audience = "https://api", resource = { "https://r1/", "https://r2/" },
+        audience = { "https://api" }, resource = { "https://r1/", "https://r2/" },
         token_post_args = { tenant = "a&b" }, token_headers = { ["X-Tenant"] = "acme" },
       })))
       local form = form_of(req.body)

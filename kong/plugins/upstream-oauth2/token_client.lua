@@ -1,5 +1,6 @@
--- The token request: RFC 6749 §4.4 client credentials grant, with the four client
--- authentication methods of OpenID Connect Core §9 / RFC 7523, and strict parsing of the answer.
+-- The token request: RFC 6749 §4.4 client credentials grant or RFC 8693 token exchange, with the
+-- four client authentication methods of OpenID Connect Core §9 / RFC 7523, optionally through an
+-- egress proxy, and strict parsing of the answer.
 --
 -- Errors are returned as tables { status = <HTTP status for the client>, message = <log text> }.
 -- Messages never contain the client secret, the private key, the assertion or the token.
@@ -21,6 +22,10 @@ local encode_base64 = ngx.encode_base64
 local _M = {}
 
 local ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+local TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+local TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"
+local TOKEN_TYPE_ACCESS = "urn:ietf:params:oauth:token-type:access_token"
+_M.TOKEN_EXCHANGE = TOKEN_EXCHANGE
 local MAX_RESPONSE_BYTES = 65536
 local MAX_TOKEN_BYTES = 16384
 local MAX_LOGGED_ERROR = 200
@@ -85,6 +90,34 @@ local function assertion_alg(conf)
   return conf.client_auth == "client_secret_jwt" and "HS256" or "RS256"
 end
 
+local function is_hmac(alg)
+  return alg:sub(1, 2) == "HS"
+end
+
+local function list(v)
+  return is_set(v) and v or {}
+end
+
+-- RFC 8693 §2.1 parameters of an exchange, in the order they are sent.
+local function exchange_params(conf, subject_token)
+  local default_type = conf.subject_token_source == "upstream_jwt" and TOKEN_TYPE_JWT
+                       or TOKEN_TYPE_ACCESS
+  local p = {
+    { "subject_token", subject_token },
+    { "subject_token_type", is_set(conf.subject_token_type) and conf.subject_token_type
+                            or default_type },
+  }
+  if is_set(conf.actor_token) then
+    p[#p + 1] = { "actor_token", conf.actor_token }
+    p[#p + 1] = { "actor_token_type", is_set(conf.actor_token_type) and conf.actor_token_type
+                                      or TOKEN_TYPE_JWT }
+  end
+  if is_set(conf.requested_token_type) then
+    p[#p + 1] = { "requested_token_type", conf.requested_token_type }
+  end
+  return p
+end
+
 -- Everything that changes the token request, and nothing else, in a length-prefixed canonical
 -- form: two configs share a cached token exactly when the authorization server would see the
 -- same request. Timeouts, TLS verification, cache policy and upstream-side settings are left out
@@ -101,6 +134,7 @@ function _M.request_key(conf)
     parts[#parts + 1] = name .. "=" .. #v .. ":" .. v
   end
   add("token_endpoint", conf.token_endpoint)
+  add("grant_type", conf.grant_type)
   add("client_id", conf.client_id)
   add("client_auth", conf.client_auth)
   if conf.client_auth == "private_key_jwt" then
@@ -121,8 +155,21 @@ function _M.request_key(conf)
   for i = 1, #scopes do
     add("scope", scopes[i])
   end
-  add("audience", conf.audience)
-  local resource = is_set(conf.resource) and conf.resource or {}
+  local audience = list(conf.audience)
+  add("audience#", #audience)
+  for i = 1, #audience do
+    add("audience", audience[i])
+  end
+  if conf.grant_type == TOKEN_EXCHANGE then
+    -- the subject itself is added per request by the caller; these say how it is presented
+    add("subject_source", conf.subject_token_source)
+    add("subject_header", conf.upstream_jwt_header)
+    add("subject_type", conf.subject_token_type)
+    add("actor_token", conf.actor_token)
+    add("actor_type", conf.actor_token_type)
+    add("requested_type", conf.requested_token_type)
+  end
+  local resource = list(conf.resource)
   add("resource#", #resource)
   for i = 1, #resource do
     add("resource", resource[i])
@@ -146,6 +193,11 @@ function _M.request_key(conf)
     add("val", lowered[k])
   end
   return native().sha256_b64(concat(parts, "\n"))
+end
+
+-- The cache key of an exchange's subject: its digest, so the subject token itself is never kept.
+function _M.subject_key(subject_token)
+  return native().sha256_b64(subject_token)
 end
 
 -- Per-worker signer cache, keyed by the key material itself rather than by the conf table: a vault
@@ -174,7 +226,7 @@ local function client_assertion(conf, key)
   local kid = is_set(conf.key_id) and conf.key_id or nil
   local signer, err = get_signer(alg, key, kid)
   if not signer then
-    return nil, "cannot use the " .. (alg == "HS256" and "client secret" or "private key")
+    return nil, "cannot use the " .. (is_hmac(alg) and "client secret" or "private key")
                 .. " for " .. alg .. " client assertions: " .. tostring(err)
   end
   local aud = is_set(conf.client_assertion_audience) and conf.client_assertion_audience
@@ -194,14 +246,30 @@ end
 
 -- Builds method, headers and body of the token request. Returns nil, err on configuration
 -- problems that only show at runtime (unresolved vault references, unusable keys).
-function _M.build_request(conf)
-  local form = { "grant_type=client_credentials" }
+-- subject_token: the token to exchange (grant_type token exchange only).
+function _M.build_request(conf, subject_token)
+  local exchange = conf.grant_type == TOKEN_EXCHANGE
+  local form = { "grant_type=" .. form_encode(exchange and TOKEN_EXCHANGE or "client_credentials") }
+  if exchange then
+    if type(subject_token) ~= "string" or subject_token == "" then
+      return fail(_M.MISCONFIGURED, "token exchange without a subject_token")
+    end
+    if is_set(conf.actor_token) and conf.actor_token == "" then
+      return fail(_M.MISCONFIGURED, "actor_token is empty (unresolved vault reference?)")
+    end
+    for _, p in ipairs(exchange_params(conf, subject_token)) do
+      form[#form + 1] = p[1] .. "=" .. form_encode(p[2])
+    end
+  end
   local headers = {
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Accept"] = "application/json",
   }
   local auth = conf.client_auth
   local secret = conf.client_secret
+  if conf.client_id == "" then
+    return fail(_M.MISCONFIGURED, "client_id is empty (unresolved vault reference?)")
+  end
   if auth == "private_key_jwt" then
     if not is_set(conf.private_key) or conf.private_key == "" then
       return fail(_M.MISCONFIGURED, "private_key is empty (unresolved vault reference?)")
@@ -230,8 +298,8 @@ function _M.build_request(conf)
   if is_set(conf.scopes) and #conf.scopes > 0 then
     form[#form + 1] = "scope=" .. form_encode(concat(conf.scopes, " "))
   end
-  if is_set(conf.audience) then
-    form[#form + 1] = "audience=" .. form_encode(conf.audience)
+  for _, aud in ipairs(list(conf.audience)) do
+    form[#form + 1] = "audience=" .. form_encode(aud)
   end
   if is_set(conf.resource) then
     for i = 1, #conf.resource do
@@ -244,6 +312,10 @@ function _M.build_request(conf)
   end
   local extra = conf.token_headers
   for _, k in ipairs(sorted_keys(extra)) do
+    if extra[k]:find("[\r\n]") then
+      -- a vault value is not checked by the schema's pattern
+      return fail(_M.MISCONFIGURED, "token header " .. k .. " has a line break")
+    end
     headers[k] = extra[k]
   end
   return { method = "POST", headers = headers, body = concat(form, "&") }
@@ -328,22 +400,50 @@ function _M.cache_ttl(expires_in, refresh_before, default_expires_in)
   return ttl
 end
 
+-- lua-resty-http's proxy_opts, or nil when no proxy is configured.
+function _M.proxy_opts(conf)
+  if not is_set(conf.http_proxy) and not is_set(conf.https_proxy) then
+    return nil
+  end
+  local function opt(v)
+    return is_set(v) and v ~= "" and v or nil
+  end
+  return {
+    http_proxy = opt(conf.http_proxy),
+    https_proxy = opt(conf.https_proxy),
+    no_proxy = opt(conf.no_proxy),
+    http_proxy_authorization = opt(conf.http_proxy_authorization),
+    https_proxy_authorization = opt(conf.https_proxy_authorization),
+  }
+end
+
+local function send(conf, req)
+  local httpc = http.new()
+  httpc:set_timeouts(conf.connect_timeout, conf.send_timeout, conf.read_timeout)
+  return httpc:request_uri(conf.token_endpoint, {
+    method = req.method,
+    headers = req.headers,
+    body = req.body,
+    ssl_verify = conf.ssl_verify ~= false,
+    proxy_opts = _M.proxy_opts(conf),
+  })
+end
+
 -- Performs the token request. Returns { access_token =, ttl = } or nil, err.
-function _M.fetch(conf)
-  local req, err = _M.build_request(conf)
+-- subject_token: for token exchange, the token to exchange.
+function _M.fetch(conf, subject_token)
+  local req, err = _M.build_request(conf, subject_token)
   if not req then
     return nil, err
   end
   ngx.update_time()
   local started = ngx.now()
-  local httpc = http.new()
-  httpc:set_timeouts(conf.connect_timeout, conf.send_timeout, conf.read_timeout)
-  local res, http_err = httpc:request_uri(conf.token_endpoint, {
-    method = req.method,
-    headers = req.headers,
-    body = req.body,
-    ssl_verify = conf.ssl_verify ~= false,
-  })
+  -- pcall: an error raised inside the HTTP client (lua-resty-core asserts on some TLS failures)
+  -- is a transport failure like any other
+  local ok, res, http_err = pcall(send, conf, req)
+  if not ok then
+    res, http_err = nil, res
+  end
   if not res then
     return fail(_M.UNAVAILABLE, "token endpoint " .. loggable_url(conf.token_endpoint)
                                .. " unreachable: " .. tostring(http_err))
