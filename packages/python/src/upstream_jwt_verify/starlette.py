@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
+from starlette.requests import Request
+
 from ._http import CLAIMS_KEY
 from .asgi import ASGIMiddleware
 from .verifier import Verifier
@@ -15,6 +17,6 @@ def install(app: Any, verifier: Optional[Verifier] = None, **options: Any) -> No
     app.add_middleware(ASGIMiddleware, verifier=verifier or Verifier.from_env(), **options)
 
 
-def upstream_claims(request: Any) -> Dict[str, Any]:
+def upstream_claims(request: Request) -> Dict[str, Any]:
     """Works as a FastAPI dependency: FastAPI passes the Request."""
     return request.scope[CLAIMS_KEY]

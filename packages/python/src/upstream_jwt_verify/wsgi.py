@@ -24,13 +24,18 @@ def _environ_key(header: str) -> str:
 
 
 def raw_target(environ: Dict[str, Any]) -> Tuple[bytes, Optional[bytes]]:
-    """Raw path and query as received. Servers that keep the request target
-    (gunicorn RAW_URI, uWSGI/werkzeug REQUEST_URI) give it exactly; otherwise
-    PATH_INFO (percent-decoded by the server) is re-encoded, which can differ
-    from what was sent: such a request then fails closed with path_mismatch."""
+    """Raw path and query as received, from the request target a server keeps
+    (RAW_URI as gunicorn sets it, REQUEST_URI as uWSGI sets it; werkzeug's dev
+    server: see flask.raw_target_request_handler). Without one, PATH_INFO
+    (percent-decoded by the server) is re-encoded, which can differ from what
+    was sent: such a request then fails closed with path_mismatch."""
     target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if target:
         t = target.encode("latin-1")
+        if environ.get(_RAW_TARGET_KEY) is None and str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/"):
+            # werkzeug's dev server stores the target UTF-8-encoded then
+            # latin-1-decoded (its "WSGI encoding dance"): undo it.
+            t = t.decode("utf-8").encode("latin-1")
         if t.startswith((b"http://", b"https://")):  # absolute-form: drop scheme and authority
             slash = t.find(b"/", t.find(b"//") + 2)
             t = t[slash:] if slash >= 0 else b"/"
@@ -38,6 +43,9 @@ def raw_target(environ: Dict[str, Any]) -> Tuple[bytes, Optional[bytes]]:
     path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
     query = environ.get("QUERY_STRING")
     return quote(path, safe="/:@!$&'()*+,;=-._~%").encode("ascii"), (query.encode("latin-1") if query else None)
+
+
+_RAW_TARGET_KEY = "upstream_jwt.raw_target"
 
 
 def received_headers(environ: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
