@@ -40,12 +40,14 @@ class ASGIMiddleware:
     JWKS refresh does network I/O and must not stall the event loop."""
 
     def __init__(self, app: ASGIApp, verifier: Verifier, *, header: str = DEFAULT_HEADER,
-                 max_body_size: int = DEFAULT_MAX_BODY, exempt: Iterable[bytes] = ()) -> None:
+                 max_body_size: int = DEFAULT_MAX_BODY, exempt: Iterable[bytes] = (),
+                 on_reject: Optional[Callable[[VerificationError], None]] = None) -> None:
         self.app = app
         self.verifier = verifier
         self.header = header.lower().encode("latin-1")
         self.max_body_size = max_body_size
         self.exempt = frozenset(exempt)
+        self.on_reject = on_reject
 
     async def _read_body(self, receive: Receive) -> Tuple[Any, BodyHasher, Optional[Message]]:
         hasher = BodyHasher()
@@ -84,6 +86,8 @@ class ASGIMiddleware:
             claims = await asyncio.get_running_loop().run_in_executor(None, self.verifier.verify, token, request)
         except VerificationError as e:
             log_rejection(method, path, e)
+            if self.on_reject is not None:
+                self.on_reject(e)
             status, hdrs, body = error_reply(e)
             await send({"type": "http.response.start", "status": status,
                         "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs]})

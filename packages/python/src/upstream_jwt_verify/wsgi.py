@@ -64,15 +64,18 @@ def received_headers(environ: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
 class WSGIMiddleware:
     """app = WSGIMiddleware(app, verifier). header: the token header;
     max_body_size: larger bodies get 413 (the gateway never signs them);
-    exempt: paths (raw bytes) that skip verification, e.g. [b"/healthz"]."""
+    exempt: paths (raw bytes) that skip verification, e.g. [b"/healthz"];
+    on_reject: called with each VerificationError (metrics)."""
 
     def __init__(self, app: WSGIApp, verifier: Verifier, *, header: str = DEFAULT_HEADER,
-                 max_body_size: int = DEFAULT_MAX_BODY, exempt: Iterable[bytes] = ()) -> None:
+                 max_body_size: int = DEFAULT_MAX_BODY, exempt: Iterable[bytes] = (),
+                 on_reject: Optional[Callable[[VerificationError], None]] = None) -> None:
         self.app = app
         self.verifier = verifier
         self.key = _environ_key(header)
         self.max_body_size = max_body_size
         self.exempt = frozenset(exempt)
+        self.on_reject = on_reject
 
     def _read_body(self, environ: Dict[str, Any]) -> Tuple[Any, BodyHasher]:
         hasher = BodyHasher()
@@ -115,6 +118,8 @@ class WSGIMiddleware:
             claims = self.verifier.verify(token, request)
         except VerificationError as e:
             log_rejection(method, path, e)
+            if self.on_reject is not None:
+                self.on_reject(e)
             status, headers, body = error_reply(e)
             start_response(f"{status} {_REASON_PHRASE.get(status, 'Error')}", headers)
             return [body]
