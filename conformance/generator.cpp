@@ -264,6 +264,10 @@ std::vector<Vector> build_cases(const Env& env) {
     hdr("bad_header typ JWS", R"({"alg":"HS256","typ":"JWS"})", "bad_header");
     hdr("bad_header kid number", R"({"alg":"HS256","kid":1})", "bad_header");
     hdr("valid header without typ", R"({"alg":"HS256"})", "");
+    hdr("valid header with a leading UTF-8 BOM", "\xEF\xBB\xBF{\"alg\":\"HS256\"}", "");
+    hdr("valid header with whitespace around members", " {\n\"alg\" : \"HS256\" ,\t\"typ\":\"JWT\"}\r\n", "");
+    hdr("bad_header trailing comma", R"({"alg":"HS256",})", "bad_header");
+    hdr("bad_header single quotes", "{'alg':'HS256'}", "bad_header");
     hdr("crit_unsupported", R"({"alg":"HS256","typ":"JWT","crit":["exp"],"exp":1})", "crit_unsupported");
     hdr("alg_none", R"({"alg":"none","typ":"JWT"})", "alg_none");
     hdr("alg_none mixed case", R"({"alg":"nOnE","typ":"JWT"})", "alg_none");
@@ -337,6 +341,25 @@ std::vector<Vector> build_cases(const Env& env) {
     claims_case("bad_claims jti is a number", edit([](ordered_json& c) { c["jti"] = 5; }), "bad_claims");
     claims_case("bad_claims lone surrogate", R"({"exp":1767225660,"sub":"\ud800"})", "bad_claims");
     claims_case("bad_claims number overflow", R"({"exp":1e400})", "bad_claims");
+    {
+      std::string pizza = std_claims(get).dump();
+      const std::string sub = "\"sub\":\"8f0c2a0e-consumer\"";
+      pizza.replace(pizza.find(sub), sub.size(), R"("sub":"\ud83c\udf55")");
+      claims_case("valid escaped surrogate pair", pizza, "");
+    }
+    claims_case("bad_claims NaN", R"({"exp":NaN})", "bad_claims");
+    claims_case("bad_claims leading zero", R"({"exp":01767225660})", "bad_claims");
+    claims_case("bad_claims raw control character", std::string("{\"exp\":1767225660,\"sub\":\"a\x01\"}"),
+                "bad_claims");
+    {
+      Options unlimited = o;
+      unlimited.max_lifetime = 0;
+      ordered_json c = std_claims(get);
+      c["exp"] = 9007199254740993ULL;  // 2^53 + 1: compared as a double
+      add("valid exp beyond 2^53", "hs256", sign_json(env, "hs256", c), get, unlimited, now, "");
+      c["exp"] = 18446744073709551615ULL;
+      add("valid exp at 2^64 - 1", "hs256", sign_json(env, "hs256", c), get, unlimited, now, "");
+    }
     claims_case("bad_claims invalid UTF-8", std::string("{\"exp\":1767225660,\"sub\":\"\xff\"}"), "bad_claims");
     claims_case("valid fractional exp", edit([](ordered_json& c) { c["exp"] = 1767225660.5; }), "");
     claims_case("valid aud array containing the audience",

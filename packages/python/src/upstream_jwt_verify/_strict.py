@@ -88,6 +88,8 @@ def parse_json(data: bytes) -> Any:
     """Raises Syntax or Duplicate."""
     try:
         text = data.decode("utf-8")
+        if text.startswith("\ufeff"):  # the core's parser skips a leading BOM
+            text = text[1:]
         v = json.loads(text, object_pairs_hook=_pairs, parse_float=_float,
                        parse_int=_int, parse_constant=_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
