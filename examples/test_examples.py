@@ -9,16 +9,16 @@ minted by the core (`upstream-jwt sign`, as the gateway does):
     UPSTREAM_JWT_LIB=build/libupstream_jwt.so python3 -m unittest discover -s examples -p 'test_*.py'
 """
 
-import http.client
 import json
 import os
-import socket
 import subprocess
+import sys
 import tempfile
-import time
 import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "packages", "python", "tests"))
+from support import free_port, raw_request, wait_port  # noqa: E402
 CLI = os.path.join(REPO, "build", "upstream-jwt")
 SECRET = "quick-start-secret-0123456789abcdef"  # >= 32 bytes, as kong.yml's HS256 needs
 SERVICES = {
@@ -28,41 +28,12 @@ SERVICES = {
 }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=20):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 def raw(port, method, target: bytes, headers=()):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    status, body = raw_request(port, method, target, headers)
     try:
-        head = method.encode() + b" " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        for n, v in headers:
-            head += n.encode() + b": " + v.encode() + b"\r\n"
-        s.sendall(head + b"\r\n")
-        r = http.client.HTTPResponse(s)
-        r.begin()
-        body = r.read()
-        try:
-            return r.status, json.loads(body)
-        except ValueError:
-            return r.status, body
-    finally:
-        s.close()
+        return status, json.loads(body)
+    except ValueError:
+        return status, body
 
 
 class Examples(unittest.TestCase):
@@ -84,8 +55,8 @@ class Examples(unittest.TestCase):
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cls.procs.append(p)
             cls.ports[name] = port
-        for name, port in cls.ports.items():
-            wait_port(port, cls.procs[list(cls.ports).index(name)])
+        for port in cls.ports.values():
+            wait_port(port, 20)
 
     @classmethod
     def tearDownClass(cls):
@@ -145,7 +116,7 @@ class Examples(unittest.TestCase):
                 gw = subprocess.Popen([os.path.join(REPO, "dev", "gateway"), "up", cfg, "--port", str(gw_port)],
                                       cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
-                    wait_port(gw_port, gw)
+                    wait_port(gw_port, 20)
                     status, body = raw(gw_port, "GET", b"/orders/42?status=open", [("apikey", "alice-demo-key")])
                     self.assertEqual(status, 200, body)
                     self.assertEqual((body["htu"], body["consumer"]["username"]), ("/42", "alice"))
