@@ -156,7 +156,8 @@ std::string sign_raw(const Env& env, const std::string& set, std::string_view he
 // A token the plugin would mint (through Signer::sign, not hand-made JSON).
 std::string plugin_token(const Env& env, const std::string& set, const Request& req,
                          std::optional<std::string> kid = std::nullopt, std::int64_t iat = kT0,
-                         std::int64_t ttl = kTtl, std::size_t index = 0) {
+                         std::int64_t ttl = kTtl, std::size_t index = 0,
+                         std::optional<std::string> bind_headers = std::nullopt) {
   uj::Claims c;
   c.iss = "kong";
   c.aud = "orders";
@@ -171,6 +172,14 @@ std::string plugin_token(const Env& env, const std::string& set, const Request& 
   c.query = q;
   const std::string body_digest = b64_digest(req.body_bytes());
   c.body_sha256 = body_digest;
+  std::string hdr_digest;
+  if (bind_headers) {
+    std::vector<uj::Header> hs;
+    for (const auto& [n, v] : req.headers) hs.push_back(uj::Header{n, v});
+    hdr_digest = must(uj::headers_sha256(*bind_headers, uj::HeaderList(hs)), "headers_sha256");
+    c.hdr_names = *bind_headers;
+    c.hdr_sha256 = hdr_digest;
+  }
   return must(env.signer(set, index, kid).sign(c), "sign");
 }
 
@@ -523,6 +532,79 @@ std::vector<Vector> build_cases(const Env& env) {
               with(large, [](Request& x) { x.body_repeat -= 1; }), "body_mismatch");
   }
 
+  // header binding (hdrs / hdr_sha256)
+  {
+    Request h = get;
+    h.method = "POST";
+    h.body = "{}";
+    h.headers = {{"Content-Type", "application/json"}, {"X-Tag", "a"}, {"Accept", "*/*"}, {"x-tag", "b"}};
+    Options check = o;
+    check.check_headers = true;
+    const std::string names = "Content-Type,X-Tag,X-HTTP-Method-Override";
+    const std::string t = plugin_token(env, "hs256", h, std::nullopt, kT0, kTtl, 0, names);
+    auto with = [&h](const std::function<void(Request&)>& f) {
+      Request r = h;
+      f(r);
+      return r;
+    };
+    add("valid bound headers (a repeat joined, an absent one empty)", "hs256", t, h, check, now, "");
+    add("valid bound headers: names case-insensitive, values trimmed", "hs256", t,
+        with([](Request& r) {
+          r.headers = {{"CONTENT-TYPE", " \tapplication/json \t"}, {"x-TAG", "a"}, {"X-Tag", "b\t"}};
+        }),
+        check, now, "");
+    add("valid bound headers unchecked: a changed value is not looked at", "hs256", t,
+        with([](Request& r) { r.headers[0].second = "text/plain"; }), o, now, "");
+    add("header_mismatch changed value", "hs256", t, with([](Request& r) { r.headers[0].second = "text/plain"; }),
+        check, now, "header_mismatch");
+    add("header_mismatch value case", "hs256", t,
+        with([](Request& r) { r.headers[0].second = "Application/JSON"; }), check, now, "header_mismatch");
+    add("header_mismatch repeats reordered", "hs256", t,
+        with([](Request& r) { std::swap(r.headers[1].second, r.headers[3].second); }), check, now,
+        "header_mismatch");
+    add("header_mismatch a repeat added", "hs256", t, with([](Request& r) { r.headers.push_back({"X-Tag", "c"}); }),
+        check, now, "header_mismatch");
+    add("header_mismatch a header bound as absent is present", "hs256", t,
+        with([](Request& r) { r.headers.push_back({"X-HTTP-Method-Override", "DELETE"}); }), check, now,
+        "header_mismatch");
+    add("valid a bound header present but empty equals absent", "hs256", t,
+        with([](Request& r) { r.headers.push_back({"X-HTTP-Method-Override", ""}); }), check, now, "");
+    add("valid an unbound header added", "hs256", t, with([](Request& r) { r.headers.push_back({"X-Other", "1"}); }),
+        check, now, "");
+    add("header_mismatch CR LF in a bound value", "hs256", t,
+        with([](Request& r) { r.headers[0].second = "application/json\r\nx-tag:a"; }), check, now,
+        "header_mismatch");
+    Options req = check;
+    req.required_headers = {"content-type", "X-HTTP-Method-Override"};
+    add("valid required headers all bound", "hs256", t, h, req, now, "");
+    req.required_headers = {"content-type", "authorization"};
+    add("header_mismatch a required header is not bound", "hs256", t, h, req, now, "header_mismatch");
+    add("missing_claim header check, token binds no headers", "hs256", plugin_token(env, "hs256", h), h, check,
+        now, "missing_claim");
+    add("valid no header check, token binds no headers", "hs256", plugin_token(env, "hs256", h), h, o, now, "");
+    const std::string digest = must(uj::headers_sha256(std::string_view("content-type"), uj::HeaderList()), "digest");
+    auto hdr_case = [&](std::string name, const std::function<void(ordered_json&)>& f, Options opts,
+                        std::string reason) {
+      ordered_json c = std_claims(h);
+      c["hdrs"] = {"content-type"};
+      c["hdr_sha256"] = digest;
+      f(c);
+      add(std::move(name), "hs256", sign_json(env, "hs256", c), with([](Request& r) { r.headers.clear(); }),
+          std::move(opts), now, std::move(reason));
+    };
+    hdr_case("valid hand-made hdrs", [](ordered_json&) {}, check, "");
+    hdr_case("missing_claim hdr_sha256", [](ordered_json& c) { c.erase("hdr_sha256"); }, check, "missing_claim");
+    hdr_case("bad_claims hdrs not an array", [](ordered_json& c) { c["hdrs"] = "content-type"; }, o, "bad_claims");
+    hdr_case("bad_claims hdrs empty", [](ordered_json& c) { c["hdrs"] = ordered_json::array(); }, o, "bad_claims");
+    hdr_case("bad_claims hdrs uppercase name", [](ordered_json& c) { c["hdrs"] = {"Content-Type"}; }, o,
+             "bad_claims");
+    hdr_case("bad_claims hdrs not a token", [](ordered_json& c) { c["hdrs"] = {"content type"}; }, o, "bad_claims");
+    hdr_case("bad_claims hdrs twice", [](ordered_json& c) { c["hdrs"] = {"a", "a"}; }, o, "bad_claims");
+    hdr_case("bad_claims hdrs number", [](ordered_json& c) { c["hdrs"] = {"a", 1}; }, o, "bad_claims");
+    hdr_case("bad_claims hdr_sha256 number", [](ordered_json& c) { c["hdr_sha256"] = 1; }, o, "bad_claims");
+    hdr_case("valid hdrs with every tchar", [](ordered_json& c) { c["hdrs"] = {"!#$%&'*+-.^_`|~09az"}; }, o, "");
+  }
+
   // replay (an in-memory store, preloaded, capacity as given)
   {
     const std::string t = plugin_token(env, "hs256", get);
@@ -539,6 +621,8 @@ std::vector<Vector> build_cases(const Env& env) {
     add("replay store: seen jti whose entry expired is accepted", "hs256", t, get, r, now, "");
     r.replay = Replay{2, {{"other-1", live_until}, {"other-2", now}}};
     add("replay store: full, an expired entry makes room", "hs256", t, get, r, now, "");
+    r.replay = Replay{2, {{"other-1", live_until}, {"other-2", now + 1}}};
+    add("replay_cache_full: full of live entries, nothing is evicted", "hs256", t, get, r, now, "replay_cache_full");
     r.replay = Replay{10, {}};
     add("missing_claim jti with a replay store", "hs256",
         sign_json(env, "hs256", [&] { ordered_json c = std_claims(get); c.erase("jti"); return c; }()), get, r, now,

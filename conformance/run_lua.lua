@@ -1,7 +1,9 @@
 -- Runs conformance/vectors.json through the nginx-lua example's verifying code
 -- (examples/nginx-lua/verify_service.lua: M.new + M.check over the native
 -- library's FFI binding), in plain LuaJIT. Vectors that need a preloaded
--- replay cache (the C ABI offers no way to preload one) are skipped, by name.
+-- replay cache (the C ABI offers no way to preload one) or a header check
+-- (the FFI binding, kong/plugins/upstream-jwt/native.lua, does not pass
+-- headers yet) are skipped, by name.
 -- Exit 1 when the example disagrees with the core on any vector.
 --
 --   UPSTREAM_JWT_LIB=build/libupstream_jwt.so luajit conformance/run_lua.lua conformance/vectors.json
@@ -14,6 +16,18 @@ plain_ngx.install()
 local cjson = require "cjson.safe"
 local native = require "kong.plugins.upstream-jwt.native"
 local service = require "verify_service"
+
+-- The library's ujwt_verify_options gained appended members (header binding);
+-- a binding whose cdef predates them hands the library a struct that is too
+-- short, and every verification reads past its end. Say so instead of
+-- reporting 150 confusing disagreements.
+local ffi = require "ffi"
+if not ffi.offsetof("ujwt_verify_options", "required_headers_len") then
+  print("nginx-lua: kong/plugins/upstream-jwt/native.lua declares ujwt_verify_options without the "
+        .. "header-binding members of include/upstream_jwt.h (headers, header_count, required_headers, "
+        .. "required_headers_len): the binding and the library disagree on the struct's size")
+  os.exit(1)
+end
 
 local path = arg[1] or (repo .. "/conformance/vectors.json")
 local f = assert(io.open(path, "rb"))
@@ -73,6 +87,6 @@ end
 for _, msg in ipairs(failures) do
   print("FAIL " .. msg)
 end
-print(string.format("nginx-lua: %d/%d vectors agree with the core; %d skipped (need a preloaded replay cache): %s",
+print(string.format("nginx-lua: %d/%d vectors agree with the core; %d skipped (a preloaded replay cache or a header check): %s",
                     ran - #failures, ran, #skipped, table.concat(skipped, ", ")))
 os.exit(#failures == 0 and 0 or 1)

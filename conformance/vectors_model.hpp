@@ -246,6 +246,14 @@ inline std::string run_core(const KeySet& keys, const Vector& v) {
     body_digest = d.value();
     o.body_sha256 = body_digest;
   }
+  std::vector<uj::Header> headers;
+  for (const auto& [n, val] : x.request.headers) headers.push_back(uj::Header{n, val});
+  std::string required;
+  if (x.options.check_headers) {
+    o.headers = uj::HeaderList(headers);
+    for (const auto& r : x.options.required_headers) required += (required.empty() ? "" : ",") + r;
+    if (!x.options.required_headers.empty()) o.required_headers = required;
+  }
   std::optional<uj::InMemoryReplayCache> cache;
   if (x.options.replay) {
     cache.emplace(x.options.replay->capacity);

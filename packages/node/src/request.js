@@ -22,16 +22,28 @@ export const sha256b64 = (data) => createHash('sha256').update(data).digest('bas
 
 const bytes = (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v, 'latin1'));
 
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+// An RFC 9110 token: what a header name (and an entry of hdrs) must be.
+export const isHeaderToken = (name) => TCHAR.test(name);
+
+export class BadHeaderValue extends Error {}
+
 // `name ":" value "\n"` per bound name, in order: every field line of that name
 // (case-insensitive, in the order received) trimmed of spaces and tabs and
 // joined with ", "; an absent header gives an empty value. headers: [name, value]
 // pairs as received (Node: pairs of req.rawHeaders).
+// A bound value with CR, LF or NUL throws BadHeaderValue (a line break could
+// move text between canonical lines without changing the digest).
 export function canonicalHeaders(names, headers) {
   const received = headers.map(([n, v]) => [bytes(n).toString('latin1').toLowerCase(), bytes(v)]);
   const parts = [];
   for (const name of names) {
     const n = name.toLowerCase();
     const values = received.filter(([hn]) => hn === n).map(([, v]) => trim(v));
+    if (values.some((v) => v.includes(0x0d) || v.includes(0x0a) || v.includes(0x00))) {
+      throw new BadHeaderValue(`header ${JSON.stringify(name)} has CR, LF or NUL in its value`);
+    }
     parts.push(Buffer.from(`${n}:`, 'utf8'), Buffer.concat(values.flatMap((v, i) => (i ? [Buffer.from(', '), v] : [v]))), Buffer.from('\n'));
   }
   return Buffer.concat(parts);

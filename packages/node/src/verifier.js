@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ConfigurationError, VerificationError } from './errors.js';
 import { JwksSource } from './jwks.js';
 import { ALGORITHMS, KeySet, keysFromJwks, makeKey } from './keys.js';
-import { headersSha256, sha256b64 } from './request.js';
+import { BadHeaderValue, headersSha256, isHeaderToken, sha256b64 } from './request.js';
 import { b64urlDecode, isNumber, JsonDuplicate, JsonSyntax, parseJson } from './strict.js';
 
 export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
@@ -42,6 +42,17 @@ function member(claims, name, kind) {
   const v = claims[name];
   if (!(kind === 'number' ? isNumber(v) : typeof v === 'string')) reject('bad_claims', `claim ${name} must be a ${kind}`);
   return v;
+}
+
+// hdrs as a signer writes it: a non-empty array of distinct lowercase header
+// names. Anything else did not come from a conforming signer.
+function checkBoundNames(hdrs) {
+  if (hdrs.length === 0) reject('bad_claims', 'claim hdrs is an empty array');
+  hdrs.forEach((name, i) => {
+    if (typeof name !== 'string') reject('bad_claims', 'claim hdrs must hold strings');
+    if (!isHeaderToken(name) || name !== name.toLowerCase()) reject('bad_claims', 'claim hdrs holds a name that is not a lowercase header name');
+    if (hdrs.indexOf(name) !== i) reject('bad_claims', 'claim hdrs lists a name twice');
+  });
 }
 
 // The bytes a binding compares with its claim (as UTF-8 bytes).
@@ -80,6 +91,9 @@ export class Verifier {
     Object.assign(this, { issuer, audience, leeway, maxLifetime, checkHeaders, replayStore });
     this.maxTokenLength = maxTokenLength || DEFAULT_MAX_TOKEN_LENGTH;
     this.bind = new Set(bind);
+    for (const h of requiredHeaders) {
+      if (!isHeaderToken(h)) throw new ConfigurationError(`required header ${JSON.stringify(h)} is not a header name`);
+    }
     this.requiredHeaders = requiredHeaders.map((h) => h.toLowerCase());
     this.jwks = jwks ?? (jwksUrl ? new JwksSource(jwksUrl) : null);
   }
@@ -166,10 +180,9 @@ export class Verifier {
     const [exp, nbf, iat] = ['exp', 'nbf', 'iat'].map((n) => member(claims, n, 'number'));
     const [iss, jti, htm, htu, qsh, bsh] = ['iss', 'jti', 'htm', 'htu', 'query_sha256', 'body_sha256'].map((n) => member(claims, n, 'string'));
     const hdrs = claims.hdrs;
-    if (has(claims, 'hdrs') && !(Array.isArray(hdrs) && hdrs.every((h) => typeof h === 'string'))) {
-      reject('bad_claims', 'claim hdrs must be an array of strings');
-    }
+    if (has(claims, 'hdrs') && !Array.isArray(hdrs)) reject('bad_claims', 'claim hdrs must be a array');
     const hsh = member(claims, 'hdr_sha256', 'string');
+    if (hdrs !== undefined) checkBoundNames(hdrs);
     const { aud } = claims;
     if (has(claims, 'aud') && !(typeof aud === 'string' || (Array.isArray(aud) && aud.every((a) => typeof a === 'string')))) {
       reject('bad_claims', 'claim aud must be a string or an array of strings');
@@ -207,11 +220,16 @@ export class Verifier {
     if (check) {
       if (!request) throw new ConfigurationError('verify() needs the request to check bound headers');
       if (hdrs === undefined || hsh === undefined) reject('missing_claim', 'claim hdrs/hdr_sha256 is missing');
-      const bound = hdrs.map((h) => h.toLowerCase());
       for (const name of this.requiredHeaders) {
-        if (!bound.includes(name)) reject('header_mismatch', `header ${JSON.stringify(name)} is not bound by the token`);
+        if (!hdrs.includes(name)) reject('header_mismatch', `header ${JSON.stringify(name)} must be bound, but hdrs does not list it`);
       }
-      const want = headersSha256(hdrs, request.headers ?? []);
+      let want;
+      try {
+        want = headersSha256(hdrs, request.headers ?? []);
+      } catch (e) {
+        if (e instanceof BadHeaderValue) reject('header_mismatch', e.message);
+        throw e;
+      }
       if (!ctEqual(Buffer.from(hsh, 'utf8'), Buffer.from(want, 'ascii'))) reject('header_mismatch', 'bound headers do not match hdr_sha256');
     }
 

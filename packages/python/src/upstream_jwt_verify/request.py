@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -43,15 +44,31 @@ def body_sha256(body: bytes) -> str:
     return b64url(hashlib.sha256(body).digest())
 
 
+_TCHAR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def is_header_token(name: str) -> bool:
+    """An RFC 9110 token: what a header name (and an entry of hdrs) must be."""
+    return bool(_TCHAR.fullmatch(name))
+
+
+class BadHeaderValue(ValueError):
+    """A bound header's value holds CR, LF or NUL: no signer can have bound it."""
+
+
 def canonical_headers(names: Sequence[str], headers: Iterable[Header]) -> bytes:
     """`name ":" value "\\n"` per bound name, in order: every field line of that
     name (case-insensitive, in the order received) trimmed of spaces and tabs and
-    joined with ", "; an absent header gives an empty value."""
+    joined with ", "; an absent header gives an empty value. A bound value with
+    CR, LF or NUL raises BadHeaderValue (a line break could move text between
+    canonical lines without changing the digest)."""
     received: List[Tuple[bytes, bytes]] = [(as_bytes(n).lower(), as_bytes(v)) for n, v in headers]
     out = bytearray()
     for name in names:
         n = name.lower().encode("utf-8")
         values = [v.strip(b" \t") for hn, v in received if hn == n]
+        if any(b"\r" in v or b"\n" in v or b"\0" in v for v in values):
+            raise BadHeaderValue(f"header {name!r} has CR, LF or NUL in its value")
         out += n + b":" + b", ".join(values) + b"\n"
     return bytes(out)
 

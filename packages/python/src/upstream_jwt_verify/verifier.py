@@ -20,7 +20,7 @@ from .errors import ConfigurationError, VerificationError
 from .jwks import JwksSource
 from .keys import ALGORITHMS, KeyMaterial, KeySet, VerificationKey, keys_from_jwks, make_key
 from .replay import ReplayStore
-from .request import Request, as_bytes, headers_sha256
+from .request import BadHeaderValue, Request, as_bytes, headers_sha256, is_header_token
 
 DEFAULT_MAX_TOKEN_LENGTH = 8192
 BINDINGS = ("method", "path", "query", "body")
@@ -40,6 +40,20 @@ def _member(claims: Mapping[str, Any], name: str, kind: str) -> Any:
     if not ok:
         raise VerificationError("bad_claims", f"claim {name} must be a {kind}")
     return v
+
+
+def _check_bound_names(hdrs: List[Any]) -> None:
+    # hdrs as a signer writes it: a non-empty array of distinct lowercase
+    # header names. Anything else did not come from a conforming signer.
+    if not hdrs:
+        raise VerificationError("bad_claims", "claim hdrs is an empty array")
+    for i, name in enumerate(hdrs):
+        if not isinstance(name, str):
+            raise VerificationError("bad_claims", "claim hdrs must hold strings")
+        if not is_header_token(name) or name != name.lower():
+            raise VerificationError("bad_claims", "claim hdrs holds a name that is not a lowercase header name")
+        if name in hdrs[:i]:
+            raise VerificationError("bad_claims", "claim hdrs lists a name twice")
 
 
 def _json_object(raw: bytes, reason: str, what: str) -> Dict[str, Any]:
@@ -101,6 +115,9 @@ class Verifier:
         self.max_token_length = max_token_length or DEFAULT_MAX_TOKEN_LENGTH
         self.bind = frozenset(bind)
         self.check_headers = check_headers
+        for h in required_headers:
+            if not is_header_token(h):
+                raise ConfigurationError(f"required header {h!r} is not a header name")
         self.required_headers = [h.lower() for h in required_headers]
         self.replay_store = replay_store
         self.jwks = jwks or (JwksSource(jwks_url) if jwks_url else None)
@@ -211,9 +228,11 @@ class Verifier:
         iss, jti, htm, htu, qsh, bsh = (_member(claims, n, "string")
                                         for n in ("iss", "jti", "htm", "htu", "query_sha256", "body_sha256"))
         hdrs = claims.get("hdrs")
-        if "hdrs" in claims and not (isinstance(hdrs, list) and all(isinstance(h, str) for h in hdrs)):
-            raise VerificationError("bad_claims", "claim hdrs must be an array of strings")
+        if "hdrs" in claims and not isinstance(hdrs, list):
+            raise VerificationError("bad_claims", "claim hdrs must be a array")
         hsh = _member(claims, "hdr_sha256", "string")
+        if hdrs is not None:
+            _check_bound_names(hdrs)
         aud = claims.get("aud")
         if "aud" in claims and not (isinstance(aud, str) or (
                 isinstance(aud, list) and all(isinstance(a, str) for a in aud))):
@@ -266,11 +285,13 @@ class Verifier:
                 raise ConfigurationError("verify() needs the request to check bound headers")
             if hdrs is None or hsh is None:
                 raise VerificationError("missing_claim", "claim hdrs/hdr_sha256 is missing")
-            bound = [h.lower() for h in hdrs]
             for name in self.required_headers:
-                if name not in bound:
-                    raise VerificationError("header_mismatch", f"header {name!r} is not bound by the token")
-            want = headers_sha256(hdrs, request.headers)
+                if name not in hdrs:
+                    raise VerificationError("header_mismatch", f"header {name!r} must be bound, but hdrs does not list it")
+            try:
+                want = headers_sha256(hdrs, request.headers)
+            except BadHeaderValue as e:
+                raise VerificationError("header_mismatch", str(e)) from None
             if not _ct_equal(hsh.encode("utf-8"), want.encode("ascii")):
                 raise VerificationError("header_mismatch", "bound headers do not match hdr_sha256")
 
