@@ -175,8 +175,9 @@ local function body_sha256()
   return digest:final()
 end
 
-function M.handle()
-  local cfg = state.cfg
+-- Verifies the current request; on failure answers 401 {"error": reason}
+-- and ends it. Returns the claims JSON.
+local function verify_current(cfg)
   local stats = ngx.shared.verify_stats
   local uri = ngx.var.request_uri
   local q = uri:find("?", 1, true)
@@ -217,7 +218,18 @@ function M.handle()
     ngx.log(ngx.NOTICE, "verify-service-lua: rejected ", ngx.req.get_method(), " ", path, ": ", reason)
     return reply(401, cjson.encode({ error = reason }))
   end
-  return reply(200, claims)
+  return claims
+end
+
+--- content_by_lua: answers with the verified claims (this example service).
+function M.handle()
+  return reply(200, verify_current(state.cfg))
+end
+
+--- access_by_lua, in front of proxy_pass or another content handler: lets a
+--- verified request through with its claims in ngx.ctx.upstream_jwt (JSON).
+function M.access()
+  ngx.ctx.upstream_jwt = verify_current(state.cfg)
 end
 
 return M
