@@ -105,6 +105,11 @@ end
 -- Runs in the master (init_by_lua) so a bad key or setting stops nginx from
 -- starting; workers inherit the native handles when they fork.
 function M.init()
+  -- A binding whose cdef predates the library's appended option members would
+  -- hand it a struct that is too short: refuse to start rather than misverify.
+  if not require("ffi").offsetof("ujwt_verify_options", "required_headers_len") then
+    fatal("kong/plugins/upstream-jwt/native.lua is older than libupstream_jwt's ujwt_verify_options")
+  end
   local env = os.getenv
   local cfg = {
     alg = env("UJWT_SVC_ALG") or "HS256",

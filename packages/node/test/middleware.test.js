@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
 
-import { InMemoryReplayStore, Verifier } from '../src/index.js';
+import { InMemoryReplayStore, Verifier, headersSha256 } from '../src/index.js';
 import { upstreamJwt as expressJwt } from '../src/express.js';
 import { upstreamJwt as fastifyJwt } from '../src/fastify.js';
 import { SECRET, claimsFor, freePort, rawRequest, token } from './support.js';
@@ -104,6 +104,16 @@ for (const [name, start] of [['express', expressServer], ['fastify', fastifyServ
       const tok = await signed('GET', '/r');
       assert.equal((await send('GET', '/r', tok)).status, 200);
       assert.deepEqual(await send('GET', '/r', tok), { status: 401, json: { error: 'replayed' } });
+    });
+    test('bound headers, repeats as received', async () => {
+      const names = ['content-type', 'x-tag', 'x-http-method-override'];
+      const sent = [['Content-Type', 'application/octet-stream'], ['X-Tag', 'a'], ['x-tag', ' b ']];
+      const body = Buffer.from('{}');
+      const mint = () => token(claimsFor({ method: 'POST', path: '/h', body, hdrs: names, hdr_sha256: headersSha256(names, sent) }));
+      const okr = await send('POST', '/h', await mint(), body, sent);
+      assert.equal(okr.status, 200, JSON.stringify(okr.json));
+      assert.deepEqual(await send('POST', '/h', await mint(), body, [...sent, ['X-HTTP-Method-Override', 'DELETE']]),
+        { status: 401, json: { error: 'header_mismatch' } });
     });
     test('body over the limit is 413', async () => {
       const body = Buffer.alloc((4 << 20) + 1, 0x78);

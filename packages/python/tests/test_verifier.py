@@ -170,9 +170,9 @@ class Keys(unittest.TestCase):
             v.add_key("HS256", b"t" * 32, "a")
 
     def test_key_type_must_match_alg(self):
-        import os
+        from pathlib import Path
 
-        pem = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "conformance", "keys", "ec.pub.pem"), "rb").read()
+        pem = (Path(__file__).resolve().parents[3] / "conformance" / "keys" / "ec.pub.pem").read_bytes()
         Verifier().add_key("ES256", pem)
         with self.assertRaises(ConfigurationError):
             Verifier().add_key("RS256", pem)

@@ -49,13 +49,12 @@ class ASGIMiddleware:
         self.exempt = frozenset(exempt)
         self.on_reject = on_reject
 
-    async def _read_body(self, receive: Receive) -> Tuple[Any, BodyHasher, Optional[Message]]:
+    async def _read_body(self, receive: Receive, spool: Any) -> Tuple[BodyHasher, Optional[Message]]:
         hasher = BodyHasher()
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
         while True:
             msg = await receive()
             if msg["type"] == "http.disconnect":
-                return spool, hasher, msg
+                return hasher, msg
             chunk = msg.get("body", b"")
             if chunk:
                 hasher.update(chunk)
@@ -64,7 +63,7 @@ class ASGIMiddleware:
                 spool.write(chunk)
             if not msg.get("more_body", False):
                 spool.seek(0)
-                return spool, hasher, None
+                return hasher, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,24 +76,25 @@ class ASGIMiddleware:
             return
         headers: List[Tuple[bytes, bytes]] = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
         qs = scope.get("query_string", b"")
-        try:
-            token = token_from([v for n, v in headers if n.lower() == self.header])
-            spool, hasher, disconnect = await self._read_body(receive)
-            if disconnect is not None:
-                return  # the client went away; nothing to answer
-            request = Request(method, path, bytes(qs) if qs else None, hasher.b64(), headers)
-            claims = await asyncio.get_running_loop().run_in_executor(None, self.verifier.verify, token, request)
-        except VerificationError as e:
-            log_rejection(method, path, e)
-            if self.on_reject is not None:
-                self.on_reject(e)
-            status, hdrs, body = error_reply(e)
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        scope[CLAIMS_KEY] = claims
-        await self.app(scope, _replay(spool, receive), send)
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            try:
+                token = token_from([v for n, v in headers if n.lower() == self.header])
+                hasher, disconnect = await self._read_body(receive, spool)
+                if disconnect is not None:
+                    return  # the client went away; nothing to answer
+                request = Request(method, path, bytes(qs) if qs else None, hasher.b64(), headers)
+                claims = await asyncio.get_running_loop().run_in_executor(None, self.verifier.verify, token, request)
+            except VerificationError as e:
+                log_rejection(method, path, e)
+                if self.on_reject is not None:
+                    self.on_reject(e)
+                status, hdrs, body = error_reply(e)
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            scope[CLAIMS_KEY] = claims
+            await self.app(scope, _replay(spool, receive), send)
 
 
 def _replay(spool: Any, receive: Receive) -> Receive:
@@ -106,9 +106,7 @@ def _replay(spool: Any, receive: Receive) -> Receive:
             return await receive()  # http.disconnect, when it comes
         chunk = spool.read(REPLAY_CHUNK)
         more = bool(chunk) and spool.tell() < _size(spool)
-        if not more:
-            done = True
-            spool.close()
+        done = not more
         return {"type": "http.request", "body": chunk, "more_body": more}
 
     return replayed

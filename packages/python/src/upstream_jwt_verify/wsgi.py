@@ -5,7 +5,7 @@ the claims in environ["upstream_jwt.claims"]."""
 from __future__ import annotations
 
 import tempfile
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
 from ._http import (CLAIMS_KEY, DEFAULT_HEADER, DEFAULT_MAX_BODY, SPOOL_IN_MEMORY, error_reply,
@@ -77,9 +77,8 @@ class WSGIMiddleware:
         self.exempt = frozenset(exempt)
         self.on_reject = on_reject
 
-    def _read_body(self, environ: Dict[str, Any]) -> Tuple[Any, BodyHasher]:
+    def _read_body(self, environ: Dict[str, Any], spool: Any) -> BodyHasher:
         hasher = BodyHasher()
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
         stream = environ["wsgi.input"]
         length = environ.get("CONTENT_LENGTH")
         try:
@@ -103,20 +102,24 @@ class WSGIMiddleware:
             if remaining is not None:
                 remaining -= len(chunk)
         spool.seek(0)
-        return spool, hasher
+        return hasher
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path, query = raw_target(environ)
         if path in self.exempt:
             return self.app(environ, start_response)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
         try:
             value = environ.get(self.key)
             token = token_from([value.encode("latin-1")] if value is not None else [])
-            spool, hasher = self._read_body(environ)
+            hasher = self._read_body(environ, spool)
             request = Request(method, path, query, hasher.b64(), received_headers(environ))
             claims = self.verifier.verify(token, request)
-        except VerificationError as e:
+        except BaseException as e:
+            spool.close()
+            if not isinstance(e, VerificationError):
+                raise
             log_rejection(method, path, e)
             if self.on_reject is not None:
                 self.on_reject(e)
@@ -126,7 +129,26 @@ class WSGIMiddleware:
         environ["wsgi.input"] = spool
         environ["CONTENT_LENGTH"] = str(hasher.size)
         environ[CLAIMS_KEY] = claims
-        return self.app(environ, start_response)
+        return _Closing(self.app(environ, start_response), spool)
+
+
+class _Closing:
+    """The app's response, closing the spooled body when the server closes it."""
+
+    def __init__(self, result: Iterable[bytes], spool: Any) -> None:
+        self.result = result
+        self.spool = spool
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.spool.close()
 
 
 _REASON_PHRASE = {400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large",
