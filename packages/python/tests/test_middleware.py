@@ -215,6 +215,33 @@ class StarletteASGI(Base, unittest.TestCase):
         self.ok("GET", b"/caf%C3%A9/%E2%82%AC")
 
 
+    def test_websocket_handshake_is_verified(self):
+        import asyncio
+
+        from upstream_jwt_verify.asgi import ASGIMiddleware
+
+        def run(tok):
+            sent, reached = [], []
+
+            async def app(scope, receive, send):
+                reached.append(scope["upstream_jwt.claims"]["sub"])
+
+            async def receive():
+                return {"type": "websocket.connect"}
+
+            async def send(msg):
+                sent.append(msg)
+
+            headers = [(b"x-upstream-jwt", tok.encode())] if tok else []
+            scope = {"type": "websocket", "path": "/ws", "raw_path": b"/ws", "query_string": b"", "headers": headers}
+            asyncio.run(ASGIMiddleware(app, verifier())(scope, receive, send))
+            return sent, reached
+
+        self.assertEqual(run(self.signed("GET", b"/ws")), ([], ["alice-id"]))
+        self.assertEqual(run(None), ([{"type": "websocket.close", "code": 1008}], []))
+        self.assertEqual(run(self.signed("GET", b"/other"))[1], [])
+
+
 class FastAPIASGI(StarletteASGI):
     APP = staticmethod(fastapi_app)
 

@@ -66,7 +66,10 @@ class ASGIMiddleware:
                 return hasher, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
         method = scope["method"]
@@ -95,6 +98,30 @@ class ASGIMiddleware:
                 return
             scope[CLAIMS_KEY] = claims
             await self.app(scope, _replay(spool, receive), send)
+
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket handshake is a GET the gateway signed like any other (no
+        body): verified the same way, refused (close before accept: 403) when
+        it fails, so no route escapes the check."""
+        path = raw_path(scope)
+        if path in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        headers: List[Tuple[bytes, bytes]] = [(bytes(n), bytes(v)) for n, v in scope.get("headers", [])]
+        qs = scope.get("query_string", b"")
+        try:
+            token = token_from([v for n, v in headers if n.lower() == self.header])
+            request = Request("GET", path, bytes(qs) if qs else None, BodyHasher().b64(), headers)
+            claims = await asyncio.get_running_loop().run_in_executor(None, self.verifier.verify, token, request)
+        except VerificationError as e:
+            log_rejection("GET", path, e)
+            if self.on_reject is not None:
+                self.on_reject(e)
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        scope[CLAIMS_KEY] = claims
+        await self.app(scope, receive, send)
 
 
 def _replay(spool: Any, receive: Receive) -> Receive:
