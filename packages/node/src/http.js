@@ -22,7 +22,8 @@ export function tokenFrom(values) {
 // IncomingMessage. req.url is the request target exactly as received
 // (latin1: one char per byte), never normalized or decoded.
 export function describe(req, headerName) {
-  const target = Buffer.from(req.url, 'latin1');
+  // Express rewrites req.url under a mount path; originalUrl keeps the target.
+  const target = Buffer.from(req.originalUrl ?? req.url, 'latin1');
   const q = target.indexOf(0x3f);
   const headers = pairsOf(req.rawHeaders);
   const name = headerName.toLowerCase();
