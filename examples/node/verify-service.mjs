@@ -36,6 +36,8 @@ const { values: opt } = parseArgs({
     leeway: { type: 'string', default: env.UPSTREAM_JWT_LEEWAY ?? '5' },
     'max-lifetime': { type: 'string', default: '3600' },
     header: { type: 'string', default: env.UPSTREAM_JWT_HEADER ?? 'X-Upstream-JWT' },
+    // Larger bodies get 413; at least the plugin's max_body_size.
+    'max-body-size': { type: 'string', default: String(256 << 20) },
     'reject-replay': { type: 'boolean', default: false },
     'replay-capacity': { type: 'string', default: '100000' },
     'redis-url': { type: 'string', default: env.UPSTREAM_JWT_REDIS_URL },
@@ -75,6 +77,7 @@ app.disable('x-powered-by');
 if (opt.stats) app.get('/__stats', (req, res, next) => (req.get(opt.header) ? next() : res.json(counts)));
 app.use(upstreamJwt(verifier, {
   header: opt.header,
+  maxBodySize: Number(opt['max-body-size']),
   onReject: (e) => {
     count('rejected');
     if (!opt.quiet) process.stderr.write(`verify-service-node: rejected ${e.reason}\n`);

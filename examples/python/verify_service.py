@@ -81,8 +81,8 @@ def build_app(args) -> Flask:
         with lock:
             return jsonify(counts)
 
-    UpstreamJWT(app, build_verifier(args), header=args.header, on_reject=lambda e: count("rejected"),
-                exempt=[b"/__stats"] if args.stats else [])
+    UpstreamJWT(app, build_verifier(args), header=args.header, max_body_size=args.max_body_size,
+                on_reject=lambda e: count("rejected"), exempt=[b"/__stats"] if args.stats else [])
     return app
 
 
@@ -104,6 +104,8 @@ def main(argv):
     ap.add_argument("--leeway", type=int, default=int(env("UPSTREAM_JWT_LEEWAY", "5")))
     ap.add_argument("--max-lifetime", type=int, default=3600)
     ap.add_argument("--header", default=env("UPSTREAM_JWT_HEADER", "X-Upstream-JWT"))
+    ap.add_argument("--max-body-size", type=int, default=256 << 20,
+                    help="larger bodies get 413; at least the plugin's max_body_size (default %(default)s)")
     ap.add_argument("--reject-replay", action="store_true", help="accept each jti once (in this process)")
     ap.add_argument("--replay-capacity", type=int, default=100000)
     ap.add_argument("--redis-url", default=env("UPSTREAM_JWT_REDIS_URL"),
