@@ -29,7 +29,9 @@ end
 
 --- A verifier for `cfg` = { alg, issuer, audience, leeway, max_lifetime,
 --- max_token_length, bind = {method=true, ...} (default: all four),
---- replay_capacity (nil = no replay check) } and `keys` = list of
+--- check_headers (the token must bind headers, hdrs/hdr_sha256, and they must
+--- match), required_headers ("a,b": names the token must bind; implies
+--- check_headers), replay_capacity (nil = no replay check) } and `keys` = list of
 --- { alg=, key=, kid= } or { jwks= }. Plain LuaJIT + the native library: the
 --- conformance runner drives exactly this code.
 function M.new(cfg, keys)
@@ -55,6 +57,9 @@ function M.new(cfg, keys)
       return nil, err
     end
   end
+  if (cfg.check_headers or cfg.required_headers) and not native.headers_sha256 then
+    return nil, "header binding needs a native.lua that passes headers to the library"
+  end
   local bind = cfg.bind
   if not bind then
     bind = {}
@@ -66,7 +71,8 @@ function M.new(cfg, keys)
 end
 
 --- req = { tokens = {field values of the token header}, method, path (raw, no
---- query), query (raw, nil without '?'), body_sha256 }.
+--- query), query (raw, nil without '?'), body_sha256, headers = { name1,
+--- value1, ... } (the header lines as received, repeats in order) }.
 --- @return claims JSON | nil, reason
 function M.check(st, req)
   local tokens = req.tokens
@@ -92,6 +98,8 @@ function M.check(st, req)
     path = bind.path and req.path or nil,
     query = bind.query and (req.query or "") or nil,
     body_sha256 = bind.body and req.body_sha256 or nil,
+    headers = (cfg.check_headers or cfg.required_headers) and req.headers or nil,
+    required_headers = cfg.required_headers,
     replay_cache = st.replay_cache,
   })
   return claims, reason
@@ -120,6 +128,8 @@ function M.init()
     header = env("UJWT_SVC_HEADER") or "X-Upstream-JWT",
     stats = env("UJWT_SVC_STATS") == "1",
     replay_capacity = env("UJWT_SVC_REJECT_REPLAY") == "1" and 100000 or nil,
+    check_headers = env("UJWT_SVC_CHECK_HEADERS") == "1",
+    required_headers = (env("UJWT_SVC_REQUIRE_HEADERS") or "") ~= "" and env("UJWT_SVC_REQUIRE_HEADERS") or nil,
   }
   if not cfg.audience or cfg.audience == "" then
     fatal("UJWT_SVC_AUDIENCE is required")
@@ -180,6 +190,24 @@ local function body_sha256()
   return digest:final()
 end
 
+-- { name1, value1, ... } from get_headers' table: a repeated header's lines
+-- stay in the order received (the canonical form needs no other order).
+local function flat_headers(all)
+  local out = {}
+  for name, v in pairs(all) do
+    if type(v) == "table" then
+      for _, one in ipairs(v) do
+        out[#out + 1] = name
+        out[#out + 1] = one
+      end
+    else
+      out[#out + 1] = name
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+
 -- Verifies the current request; on failure answers 401 {"error": reason}
 -- and ends it. Returns the claims JSON.
 local function verify_current(cfg)
@@ -190,7 +218,8 @@ local function verify_current(cfg)
   -- Every header, not the first 100 (get_headers' default limit): a client
   -- that sends 100 headers first must not hide the token. get_headers, not
   -- ngx.var: a second token header must be seen to be refused.
-  local token = ngx.req.get_headers(0)[cfg.header]
+  local all = ngx.req.get_headers(0)
+  local token = all[cfg.header]
   local tokens = type(token) == "table" and token or { token }
 
   if cfg.stats and path == "/__stats" and ngx.req.get_method() == "GET" and not token then
@@ -213,6 +242,7 @@ local function verify_current(cfg)
     path = path,
     query = q and uri:sub(q + 1) or nil,
     body_sha256 = body_digest,
+    headers = (cfg.check_headers or cfg.required_headers) and flat_headers(all) or nil,
   })
 
   if cfg.stats then

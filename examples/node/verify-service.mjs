@@ -38,6 +38,8 @@ const { values: opt } = parseArgs({
     header: { type: 'string', default: env.UPSTREAM_JWT_HEADER ?? 'X-Upstream-JWT' },
     // Larger bodies get 413; at least the plugin's max_body_size.
     'max-body-size': { type: 'string', default: String(256 << 20) },
+    'check-headers': { type: 'boolean', default: false },
+    'require-headers': { type: 'string', default: '' },
     'reject-replay': { type: 'boolean', default: false },
     'replay-capacity': { type: 'string', default: '100000' },
     'redis-url': { type: 'string', default: env.UPSTREAM_JWT_REDIS_URL },
@@ -55,6 +57,9 @@ else if (opt['reject-replay']) replayStore = new InMemoryReplayStore(Number(opt[
 const verifier = new Verifier({
   issuer: opt.issuer, audience: opt.audience, leeway: Number(opt.leeway), maxLifetime: Number(opt['max-lifetime']),
   replayStore, jwksUrl: opt['jwks-url'] ?? null,
+  // Bound headers are checked whenever a token carries them; these make them mandatory.
+  checkHeaders: opt['check-headers'] ? true : null,
+  requiredHeaders: opt['require-headers'].split(',').filter(Boolean),
 });
 for (const spec of opt.key) {
   const eq = spec.lastIndexOf('=');

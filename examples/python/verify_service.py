@@ -40,7 +40,9 @@ def build_verifier(args) -> Verifier:
     elif args.reject_replay:
         replay = InMemoryReplayStore(args.replay_capacity)
     v = Verifier(issuer=args.issuer, audience=args.audience, leeway=args.leeway,
-                 max_lifetime=args.max_lifetime, replay_store=replay, jwks_url=args.jwks_url)
+                 max_lifetime=args.max_lifetime, replay_store=replay, jwks_url=args.jwks_url,
+                 check_headers=True if args.check_headers else None,
+                 required_headers=[h for h in (args.require_headers or "").split(",") if h])
     for spec in args.key or []:
         kid, _, path = spec.rpartition("=")
         with open(path, "rb") as f:
@@ -106,6 +108,9 @@ def main(argv):
     ap.add_argument("--header", default=env("UPSTREAM_JWT_HEADER", "X-Upstream-JWT"))
     ap.add_argument("--max-body-size", type=int, default=256 << 20,
                     help="larger bodies get 413; at least the plugin's max_body_size (default %(default)s)")
+    ap.add_argument("--check-headers", action="store_true",
+                    help="every token must bind headers (hdrs/hdr_sha256); default: checked when it does")
+    ap.add_argument("--require-headers", metavar="NAMES", help="comma-separated names every token must bind")
     ap.add_argument("--reject-replay", action="store_true", help="accept each jti once (in this process)")
     ap.add_argument("--replay-capacity", type=int, default=100000)
     ap.add_argument("--redis-url", default=env("UPSTREAM_JWT_REDIS_URL"),
