@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 import express from 'express';
 
-// In a service of your own: npm install <checkout>/packages/node, then
+// In a service of your own: npm install --install-links <checkout>/packages/node, then
 // import { Verifier } from 'upstream-jwt-verify'.
 import { ALGORITHMS, InMemoryReplayStore, RedisReplayStore, Verifier, keysFromJwks } from '../../packages/node/src/index.js';
 import { upstreamJwt } from '../../packages/node/src/express.js';
