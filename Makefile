@@ -21,9 +21,13 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
 DEB_PACKAGES += libluajit2-5.1-dev lua-penlight lua-socket lua-lpeg git
 # upstream-oauth2 e2e: shared token cache (two gateways, one Redis) and an egress forward proxy
 DEB_PACKAGES += redis-server tinyproxy
+# Verifier packages (packages/python, issue 13): the frameworks they are tested with, Redis.
+DEB_PACKAGES += python3-flask python3-werkzeug python3-fastapi python3-starlette python3-uvicorn \
+  uvicorn python3-redis
 
 .PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
   fuzz-build fuzz-ci asan-lua test-hardening hardening-long kong-runtime
+.PHONY: test-verifiers test-python test-node test-conformance test-conformance-lua test-examples conformance
 
 all: build
 
@@ -43,18 +47,19 @@ deps:
 	else echo "deps: all Debian packages present"; fi
 	@$(MAKE) --no-print-directory node-deps
 
-# Node packages for the example verifying service and interop tests (jose).
+# Node packages (lockfiles): the verifier package (jose; express, fastify, redis for its tests)
+# and the example service (express).
 node-deps:
-	@if [ -f examples/node/package.json ] && [ ! -d examples/node/node_modules/jose ]; then \
-	  cd examples/node && npm ci --no-audit --no-fund --loglevel=error; fi
-	@if [ ! -d spec/support/oidc/node_modules/oidc-provider ]; then \
-	  cd spec/support/oidc && npm ci --no-audit --no-fund --loglevel=error; fi
+	@for d in packages/node examples/node spec/support/oidc; do \
+	  if [ -f $$d/package-lock.json ] && [ ! -f $$d/node_modules/.package-lock.json ]; then \
+	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	done
 
 build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUPSTREAM_JWT_TESTS=ON
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: deps build test-cpp test-lua test-e2e test-hardening
+test: deps build test-cpp test-lua test-e2e test-verifiers test-hardening
 
 test-cpp: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
@@ -73,6 +78,35 @@ test-lua: build kong-runtime
 
 test-e2e: build kong-runtime
 	@if [ -d spec/e2e ]; then UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(BUSTED) spec/e2e; fi
+
+# ---- verifiers (issue 13): packages, conformance vectors in every verifier, examples.
+# In `make test` the C++ core and the CLI run the vectors in ctest (conformance_core,
+# conformance_cli), the packages in their own suites, the nginx-lua example here;
+# `make test-conformance` runs all five runners alone.
+test-verifiers: test-python test-node test-conformance-lua test-examples
+
+test-python: build
+	cd packages/python && PYTHONPATH=src $(PYTHON) -m unittest discover -s tests
+
+test-node: build
+	cd packages/node && node --test test/
+
+test-conformance-lua: build
+	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so luajit conformance/run_lua.lua conformance/vectors.json
+
+test-conformance: build
+	$(BUILD_DIR)/upstream_jwt_conformance_gen check conformance/keys conformance/vectors.json
+	$(PYTHON) conformance/run_cli.py $(BUILD_DIR)/upstream-jwt conformance/vectors.json
+	cd packages/python && PYTHONPATH=src $(PYTHON) -m unittest tests/test_conformance.py
+	cd packages/node && node --test test/conformance.test.js
+	@$(MAKE) --no-print-directory test-conformance-lua
+
+test-examples: build
+	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(PYTHON) -m unittest discover -s examples -p 'test_*.py'
+
+# Regenerates conformance/vectors.json from the core (review the diff before committing).
+conformance: build
+	$(BUILD_DIR)/upstream_jwt_conformance_gen generate conformance/keys conformance/vectors.json
 
 # Gateway + example verifying service on free loopback ports, a few requests, then stops both.
 demo: deps build kong-runtime

@@ -220,3 +220,17 @@ TEST(EdgeMessages, QuotedValuesAreBoundedOnCharacterBoundaries) {
   EXPECT_EQ(issuer_message(std::string(62, 'a') + "\xc3\xa9z"),
             "issuer \"" + std::string(62, 'a') + "\xc3\xa9\"... is not \"kong\"");
 }
+
+// ---- aud: a string or an array of strings only -------------------------------------------
+
+TEST_F(Edge, AudArrayWithANonStringMemberIsBadClaims) {
+  for (const char *aud : {R"(["orders",1])", R"([1,"orders"])", R"([null])", R"([["orders"]])"}) {
+    SCOPED_TRACE(aud);
+    EXPECT_REJECTED(verify(v.get(), token(std::string(R"({"exp":1700000060,"aud":)") + aud + "}")),
+                    UJWT_REASON_BAD_CLAIMS);
+  }
+  OptionsSpec o;
+  o.audience = "orders";
+  EXPECT_VALID(verify(v.get(), token(R"({"exp":1700000060,"aud":[]})")));
+  EXPECT_VALID(verify(v.get(), token(R"({"exp":1700000060,"aud":["x","orders"]})"), o));
+}

@@ -12,9 +12,9 @@ local cjson = require "cjson.safe"
 
 local M = {}
 
-local cfg
-local verifier
-local replay_cache
+local BINDINGS = { "method", "path", "query", "body" }
+
+local state
 local digest
 
 local function read_file(path)
@@ -27,6 +27,84 @@ local function read_file(path)
   return s
 end
 
+--- A verifier for `cfg` = { alg, issuer, audience, leeway, max_lifetime,
+--- max_token_length, bind = {method=true, ...} (default: all four),
+--- check_headers (the token must bind headers, hdrs/hdr_sha256, and they must
+--- match), required_headers ("a,b": names the token must bind; implies
+--- check_headers), replay_capacity (nil = no replay check) } and `keys` = list of
+--- { alg=, key=, kid= } or { jwks= }. Plain LuaJIT + the native library: the
+--- conformance runner drives exactly this code.
+function M.new(cfg, keys)
+  local verifier, err = native.new_verifier()
+  if not verifier then
+    return nil, "cannot create a verifier: " .. tostring(err)
+  end
+  for _, k in ipairs(keys) do
+    local ok, kerr
+    if k.jwks then
+      ok, kerr = verifier:add_jwk(k.jwks, k.alg)
+    else
+      ok, kerr = verifier:add_key(k.alg, k.key, k.kid)
+    end
+    if not ok then
+      return nil, (k.name or "key") .. ": " .. tostring(kerr)
+    end
+  end
+  local replay_cache
+  if cfg.replay_capacity then
+    replay_cache, err = native.new_replay_cache(cfg.replay_capacity)
+    if not replay_cache then
+      return nil, err
+    end
+  end
+  if (cfg.check_headers or cfg.required_headers) and not native.headers_sha256 then
+    return nil, "header binding needs a native.lua that passes headers to the library"
+  end
+  local bind = cfg.bind
+  if not bind then
+    bind = {}
+    for _, b in ipairs(BINDINGS) do
+      bind[b] = true
+    end
+  end
+  return { cfg = cfg, verifier = verifier, replay_cache = replay_cache, bind = bind }
+end
+
+--- req = { tokens = {field values of the token header}, method, path (raw, no
+--- query), query (raw, nil without '?'), body_sha256, headers = { name1,
+--- value1, ... } (the header lines as received, repeats in order) }.
+--- @return claims JSON | nil, reason
+function M.check(st, req)
+  local tokens = req.tokens
+  if #tokens > 1 then
+    return nil, "malformed" -- several token headers: refuse rather than pick one
+  end
+  local token = tokens[1] and tokens[1]:gsub("^[ \t]+", ""):gsub("[ \t]+$", "")
+  if token then
+    token = token:gsub("^[Bb][Ee][Aa][Rr][Ee][Rr] +", "")
+  end
+  if not token or token == "" then
+    return nil, "missing_token"
+  end
+  local cfg, bind = st.cfg, st.bind
+  local claims, reason = st.verifier:verify(token, {
+    issuer = cfg.issuer,
+    audience = cfg.audience,
+    now = req.now,
+    leeway = cfg.leeway,
+    max_lifetime = cfg.max_lifetime,
+    max_token_length = cfg.max_token_length,
+    method = bind.method and req.method or nil,
+    path = bind.path and req.path or nil,
+    query = bind.query and (req.query or "") or nil,
+    body_sha256 = bind.body and req.body_sha256 or nil,
+    headers = (cfg.check_headers or cfg.required_headers) and req.headers or nil,
+    required_headers = cfg.required_headers,
+    replay_cache = st.replay_cache,
+  })
+  return claims, reason
+end
+
 local function fatal(msg)
   ngx.log(ngx.EMERG, "verify-service-lua: ", msg)
   error(msg, 0)
@@ -35,8 +113,13 @@ end
 -- Runs in the master (init_by_lua) so a bad key or setting stops nginx from
 -- starting; workers inherit the native handles when they fork.
 function M.init()
+  -- A binding whose cdef predates the library's appended option members would
+  -- hand it a struct that is too short: refuse to start rather than misverify.
+  if not require("ffi").offsetof("ujwt_verify_options", "required_headers_len") then
+    fatal("kong/plugins/upstream-jwt/native.lua is older than libupstream_jwt's ujwt_verify_options")
+  end
   local env = os.getenv
-  cfg = {
+  local cfg = {
     alg = env("UJWT_SVC_ALG") or "HS256",
     issuer = env("UJWT_SVC_ISSUER") or "kong",
     audience = env("UJWT_SVC_AUDIENCE"),
@@ -44,47 +127,37 @@ function M.init()
     max_lifetime = tonumber(env("UJWT_SVC_MAX_LIFETIME") or "3600"),
     header = env("UJWT_SVC_HEADER") or "X-Upstream-JWT",
     stats = env("UJWT_SVC_STATS") == "1",
+    replay_capacity = env("UJWT_SVC_REJECT_REPLAY") == "1" and 100000 or nil,
+    check_headers = env("UJWT_SVC_CHECK_HEADERS") == "1",
+    required_headers = (env("UJWT_SVC_REQUIRE_HEADERS") or "") ~= "" and env("UJWT_SVC_REQUIRE_HEADERS") or nil,
   }
   if not cfg.audience or cfg.audience == "" then
     fatal("UJWT_SVC_AUDIENCE is required")
   end
-  local err
-  verifier, err = native.new_verifier()
-  if not verifier then
-    fatal("cannot create a verifier: " .. tostring(err))
-  end
-  local nkeys = 0
+  local keys = {}
   for spec in (env("UJWT_SVC_KEYS") or ""):gmatch("[^\n]+") do
     local kid, path = spec:match("^(.*)=([^=]+)$")
     path = path or spec
-    local key = read_file(path) or fatal("cannot read key file " .. path)
-    local ok, kerr = verifier:add_key(cfg.alg, key, kid ~= "" and kid or nil)
-    if not ok then
-      fatal("key " .. path .. ": " .. tostring(kerr))
-    end
-    nkeys = nkeys + 1
+    keys[#keys + 1] = { alg = cfg.alg, key = read_file(path) or fatal("cannot read key file " .. path),
+                        kid = kid ~= "" and kid or nil, name = "key " .. path }
   end
   local jwks = env("UJWT_SVC_JWKS")
   if jwks and jwks ~= "" then
-    local ok, jerr = verifier:add_jwk(read_file(jwks) or fatal("cannot read " .. jwks), cfg.alg)
-    if not ok then
-      fatal("jwks " .. jwks .. ": " .. tostring(jerr))
-    end
-    nkeys = nkeys + 1
+    keys[#keys + 1] = { alg = cfg.alg, jwks = read_file(jwks) or fatal("cannot read " .. jwks), name = "jwks " .. jwks }
   end
-  if nkeys == 0 then
+  if #keys == 0 then
     local secret_env = env("UJWT_SVC_SECRET_ENV") or "UPSTREAM_JWT_SECRET"
     local secret = env(secret_env)
     if not secret or secret == "" then
       fatal("no key: give --key/--jwks or set $" .. secret_env)
     end
-    local ok, kerr = verifier:add_key(cfg.alg, secret)
-    if not ok then
-      fatal("secret from $" .. secret_env .. ": " .. tostring(kerr))
-    end
+    -- Kid-less: accepts whatever key_id the gateway sets (examples/kong.yml sets one).
+    keys[1] = { alg = cfg.alg, key = secret, name = "secret from $" .. secret_env }
   end
-  if env("UJWT_SVC_REJECT_REPLAY") == "1" then
-    replay_cache = assert(native.new_replay_cache(100000))
+  local err
+  state, err = M.new(cfg, keys)
+  if not state then
+    fatal(err)
   end
   digest = assert(native.new_digest())
 end
@@ -117,13 +190,37 @@ local function body_sha256()
   return digest:final()
 end
 
-function M.handle()
+-- { name1, value1, ... } from get_headers' table: a repeated header's lines
+-- stay in the order received (the canonical form needs no other order).
+local function flat_headers(all)
+  local out = {}
+  for name, v in pairs(all) do
+    if type(v) == "table" then
+      for _, one in ipairs(v) do
+        out[#out + 1] = name
+        out[#out + 1] = one
+      end
+    else
+      out[#out + 1] = name
+      out[#out + 1] = v
+    end
+  end
+  return out
+end
+
+-- Verifies the current request; on failure answers 401 {"error": reason}
+-- and ends it. Returns the claims JSON.
+local function verify_current(cfg)
   local stats = ngx.shared.verify_stats
   local uri = ngx.var.request_uri
   local q = uri:find("?", 1, true)
   local path = q and uri:sub(1, q - 1) or uri
-  -- get_headers, not ngx.var: a second token header must be seen to be refused
-  local token = ngx.req.get_headers(100)[cfg.header]
+  -- Every header, not the first 100 (get_headers' default limit): a client
+  -- that sends 100 headers first must not hide the token. get_headers, not
+  -- ngx.var: a second token header must be seen to be refused.
+  local all = ngx.req.get_headers(0)
+  local token = all[cfg.header]
+  local tokens = type(token) == "table" and token or { token }
 
   if cfg.stats and path == "/__stats" and ngx.req.get_method() == "GET" and not token then
     return reply(200, cjson.encode({
@@ -139,25 +236,14 @@ function M.handle()
     return reply(500, '{"error":"internal"}')
   end
 
-  local claims, reason
-  if type(token) == "table" then
-    reason = "malformed" -- several token headers: refuse rather than pick one
-  elseif not token or token == "" then
-    reason = "missing_token"
-  else
-    token = token:gsub("^[Bb][Ee][Aa][Rr][Ee][Rr] +", "")
-    claims, reason = verifier:verify(token, {
-      issuer = cfg.issuer,
-      audience = cfg.audience,
-      leeway = cfg.leeway,
-      max_lifetime = cfg.max_lifetime,
-      method = ngx.req.get_method(),
-      path = path,
-      query = ngx.var.args or "",
-      body_sha256 = body_digest,
-      replay_cache = replay_cache,
-    })
-  end
+  local claims, reason = M.check(state, {
+    tokens = tokens,
+    method = ngx.req.get_method(),
+    path = path,
+    query = q and uri:sub(q + 1) or nil,
+    body_sha256 = body_digest,
+    headers = (cfg.check_headers or cfg.required_headers) and flat_headers(all) or nil,
+  })
 
   if cfg.stats then
     stats:incr("requests", 1, 0)
@@ -167,7 +253,18 @@ function M.handle()
     ngx.log(ngx.NOTICE, "verify-service-lua: rejected ", ngx.req.get_method(), " ", path, ": ", reason)
     return reply(401, cjson.encode({ error = reason }))
   end
-  return reply(200, claims)
+  return claims
+end
+
+--- content_by_lua: answers with the verified claims (this example service).
+function M.handle()
+  return reply(200, verify_current(state.cfg))
+end
+
+--- access_by_lua, in front of proxy_pass or another content handler: lets a
+--- verified request through with its claims in ngx.ctx.upstream_jwt (JSON).
+function M.access()
+  ngx.ctx.upstream_jwt = verify_current(state.cfg)
 end
 
 return M
