@@ -51,7 +51,8 @@ deps:
 # and the example service (express).
 node-deps:
 	@for d in packages/node examples/node spec/support/oidc; do \
-	  if [ -f $$d/package-lock.json ] && [ ! -f $$d/node_modules/.package-lock.json ]; then \
+	  if [ -f $$d/package-lock.json ] && { [ ! -f $$d/node_modules/.package-lock.json ] || \
+	     [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; }; then \
 	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
 	done
 
