@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev nlohmann-json3-dev \
   python3 python3-jwt python3-cryptography python3-yaml \
   nodejs npm wrk hyperfine curl procps openssl gnuplot-nox util-linux
 
-.PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean \
+.PHONY: all deps build test test-cpp test-lua test-e2e demo bench fuzz asan clean node-deps-httpsig \
   fuzz-build fuzz-ci asan-lua test-hardening hardening-long
 
 all: build
@@ -42,6 +42,12 @@ deps:
 node-deps:
 	@if [ -f examples/node/package.json ] && [ ! -d examples/node/node_modules/jose ]; then \
 	  cd examples/node && npm ci --no-audit --no-fund --loglevel=error; fi
+
+# npm http-message-signatures for the RFC 9421 interop test (issue 16).
+node-deps: node-deps-httpsig
+node-deps-httpsig:
+	@if [ ! -d test/interop/httpsig/node_modules/http-message-signatures ]; then \
+	  cd test/interop/httpsig && npm ci --no-audit --no-fund --loglevel=error; fi
 
 build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUPSTREAM_JWT_TESTS=ON
