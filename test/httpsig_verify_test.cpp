@@ -1,6 +1,7 @@
 // Every rejection reason of httpsig::Verifier, and the signer's refusals.
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 
 #include "test_util.hpp"
@@ -153,7 +154,11 @@ TEST(HttpsigVerify, SignatureFieldsAndLabels) {
 TEST(HttpsigVerify, MalformedFields) {
   auto f = signed_with(params());
   auto v = verifier();
-  auto with = [&](std::string input, std::string sig) { return Fixture{std::move(input), std::move(sig)}.msg(); };
+  // A Message is a view: the fixtures it points into must outlive the call.
+  std::deque<Fixture> keep;
+  auto with = [&](std::string input, std::string sig) {
+    return keep.emplace_back(Fixture{std::move(input), std::move(sig)}).msg();
+  };
   EXPECT_EQ(verify(v, with("sig1=(\"@method\"", f.signature), opts()), R(Reason::malformed));
   EXPECT_EQ(verify(v, with(f.input, "sig1=:abc"), opts()), R(Reason::malformed));
   EXPECT_EQ(verify(v, with("sig1=\"x\"", f.signature), opts()), R(Reason::malformed));
