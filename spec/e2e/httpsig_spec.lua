@@ -185,6 +185,13 @@ describe("e2e: http-message-signature format", function()
     assert.equal(401, res.status, res.body)
   end)
 
+  it("signs a percent-encoded query as sent; refuses raw non-ASCII in the query rather than send it unsigned", function()
+    local res = H.request({ url = H.url(P.gateway, "/eddsa/x?q=caf%C3%A9&x=a+b") })
+    assert.equal(200, res.status, res.body)
+    res = H.request({ url = H.url(P.gateway, "/eddsa/x?q=caf\xC3\xA9") })
+    assert.equal(500, res.status, res.body)
+  end)
+
   it("an unauthenticated request to a key-auth route never reaches the service", function()
     local res = H.request({ url = H.url(P.gateway, "/authed/me"), headers = { ["X-Consumer-ID"] = "forged" } })
     assert.equal(401, res.status)
