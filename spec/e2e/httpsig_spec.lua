@@ -3,6 +3,7 @@
 -- a Node upstream verifies with the npm http-message-signatures package, for
 -- every algorithm the format offers, with the RFC 9421 test keys.
 local H = require "spec.e2e.e2e_helpers"
+local cjson_null = require("cjson.safe").null
 
 local P = {} -- ports, assigned in setup
 local KEYS = H.root .. "/test/keys/rfc9421/"
@@ -154,10 +155,12 @@ describe("e2e: http-message-signature format", function()
         ["Signature-Input"] = 'kong=("@method");created=1;keyid="gw-eddsa"',
         ["Content-Digest"] = "sha-256=:AAAA:",
         ["Content-Type"] = "text/plain",
+        ["X-Upstream-JWT"] = "forged.jwt.token",
       },
       body = "hello",
     })
     assert.equal(200, res.status, res.body)
+    assert.equal(cjson_null, res.json.jwt_header)
     assert.same({ id = "5a1c3e00-0000-4000-8000-00000000a11c", username = "alice" }, res.json.consumer)
     assert.equal("6b3a2a4e-0000-4000-8000-0000000000c1", res.json.credential)
     assert.same({ "@method", "@target-uri", "@authority", "content-digest", "content-type",

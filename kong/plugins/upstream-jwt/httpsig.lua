@@ -2,7 +2,7 @@
 -- upstream with RFC 9421 HTTP Message Signatures instead of a JWT.
 --
 -- The gateway adds, after clearing any client value of each (every '-'/'_'
--- spelling):
+-- spelling; the JWT format's `header` is cleared too):
 --   Content-Digest           RFC 9530 sha-256 of the exact body sent upstream
 --   X-Consumer-ID, X-Consumer-Username, X-Credential-Identifier
 --                            the authenticated consumer / credential, when any
@@ -131,14 +131,17 @@ end
 -- underscore spellings of framing and bound headers (a folding server would
 -- read them as the real ones). Returns the request headers as the upstream
 -- will receive them (lowercased names).
-local function scrub(bound_folded, shared)
+local function scrub(conf, bound_folded, shared)
   local headers = ngx.req.get_headers(0)
   local fold = shared.fold
+  -- The JWT format's header is not written in this format, so a client's
+  -- value of it must not reach a service that still reads it.
+  local token_header = fold(conf.header)
   for name in pairs(headers) do
     local f = fold(name)
     local lookalike = find(name, "_", 1, true)
         and (shared.framing_headers[f] or (bound_folded and bound_folded[f]))
-    if OWNED[f] or lookalike then
+    if OWNED[f] or f == token_header or lookalike then
       kong.service.request.clear_header(name)
       headers[name] = nil
     end
@@ -200,7 +203,7 @@ function M.access(conf, shared)
   end
 
   local b = shared.bound_names(conf)
-  local headers = scrub(b and b.folded, shared)
+  local headers = scrub(conf, b and b.folded, shared)
   local set_header = kong.service.request.set_header
   set_header("Content-Digest", digest)
 

@@ -68,6 +68,7 @@ const server = createServer((req, res) => {
       verified: true, ...used, covered, body_bytes: body.length,
       consumer: { id: trusted('x-consumer-id'), username: trusted('x-consumer-username') },
       credential: trusted('x-credential-identifier'),
+      jwt_header: req.headers['x-upstream-jwt'] ?? null,
     });
   });
 });
