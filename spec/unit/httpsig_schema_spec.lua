@@ -1,21 +1,11 @@
 -- The http-message-signature fields of the upstream-jwt schema (issue 16).
 local setup = require "spec.helpers.setup"
-local validator = require "kong_schema_validator"
 local schema = require "kong.plugins.upstream-jwt.schema"
+local validate, refused = require("spec.helpers.schema_assert")(schema)
 local httpsig = require "kong.plugins.upstream-jwt.httpsig"
 
 local SECRET32 = string.rep("s", 32)
 local PEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n"
-
-local function validate(config)
-  return validator.validate(schema, config)
-end
-
-local function refused(config, pattern)
-  local conf, _, msg = validate(config)
-  assert.is_nil(conf, "config was accepted")
-  assert.matches(pattern, msg, 1, true)
-end
 
 describe("upstream-jwt schema: format http-message-signature", function()
   it("defaults to jwt, label kong, no tag", function()
