@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -42,14 +43,20 @@ std::string num(double v) {
 std::string shown(std::string_view s) {
   // Claim values come from the token: show them JSON-escaped and bounded so
   // a message can neither break a log line nor grow without limit.
-  std::string out;
+  constexpr std::size_t kShown = 64;
   if (!detail::utf8_valid(s)) return "(invalid UTF-8)";
-  std::size_t n = s.size() > 64 ? 64 : s.size();
+  std::string out;
+  if (s.size() <= kShown) {
+    detail::append_json_string(out, s);
+    return out;
+  }
   // Cut on a character boundary: half a sequence would make the message
   // itself invalid UTF-8 (and break a JSON or cjson encoder downstream).
-  while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  // s[0] is never a continuation byte (s is valid UTF-8), so this stops.
+  std::size_t n = kShown;
+  while ((static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   detail::append_json_string(out, s.substr(0, n));
-  if (s.size() > n) out += "...";
+  out += "...";
   return out;
 }
 
@@ -244,7 +251,9 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
   auto alg_it = header.find("alg");
   if (alg_it == header.end() || !alg_it->is_string())
     return make_rejection(Reason::bad_header, "header has no alg string");
-  if (auto typ = header.find("typ"); typ != header.end() && (!typ->is_string() || *typ != "JWT"))
+  // Compared as a std::string: json != "JWT" builds a temporary json inside a
+  // noexcept operator, so an allocation failure there would terminate.
+  if (auto typ = header.find("typ"); typ != header.end() && (!typ->is_string() || typ->get_ref<const std::string&>() != "JWT"))
     return make_rejection(Reason::bad_header, "header typ is not \"JWT\"");
   if (auto kid = header.find("kid"); kid != header.end()) {
     if (!kid->is_string()) return make_rejection(Reason::bad_header, "header kid is not a string");
@@ -430,10 +439,8 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
   if (opts.replay_cache) {
     if (!vt.jti) return make_rejection(Reason::missing_claim, "claim jti is missing (replay check)");
     // Keep the jti as long as the token could still be accepted.
-    const double until = std::ceil(e) + leeway;
-    constexpr double kMax = 9.0e18;
-    vt.replay_expires_at = until >= kMax ? static_cast<std::int64_t>(kMax)
-                                         : static_cast<std::int64_t>(until);
+    constexpr double kMax = 9.0e18;  // below 2^63: the cast cannot overflow
+    vt.replay_expires_at = static_cast<std::int64_t>(std::min(std::ceil(e) + leeway, kMax));
   }
   return vt;
 }

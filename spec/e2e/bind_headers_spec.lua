@@ -42,13 +42,20 @@ services:
             config:
               set:
                 Content-Type: application/x-www-form-urlencoded
+      - name: tenant
+        paths: [/tenant]
+        plugins:
+          - name: upstream-jwt
+            config:
+              secret: %s
+              bind_headers: [X_Tenant]
       - name: unbound
         paths: [/unbound]
         plugins:
           - name: upstream-jwt
             config:
               secret: %s
-]]):format(P.upstream, SECRET, SECRET)
+]]):format(P.upstream, SECRET, SECRET, SECRET)
 end
 
 local secret_file
@@ -140,6 +147,15 @@ describe("e2e: bind_headers", function()
     assert(ok, out)
     assert.equal(H.digest("x-http-method-override:\ncontent-type:application/json\n"),
                  cjson.decode(out).hdr_sha256)
+  end)
+
+  it("keeps only the configured spelling of a bound name with '_'", function()
+    local seen = post("/tenant/o", { "X-Tenant: evil", "X_Tenant: acme" })
+    assert.same({ { "X_Tenant", "acme" } }, R.spelled_like(seen, "x-tenant"))
+    local ok, out = verify(seen)
+    assert(ok, out)
+    assert.equal(H.digest("x_tenant:acme\n"), cjson.decode(out).hdr_sha256)
+    assert(cli_verify(seen))
   end)
 
   it("binds a header repeated, in order, and one sent after 120 others", function()

@@ -6,7 +6,8 @@ CLI signs must verify in PyJWT (claims, alg, kid checked), and tokens PyJWT
 signs must verify with the CLI (and fail with the wrong key). Also checks that
 `upstream-jwt digest` is base64url(SHA-256) as hashlib computes it, and that
 `upstream-jwt jwks` output loads as a PyJWT `PyJWKSet` whose keys verify our
-tokens.
+tokens, and that hdr_sha256 (header binding) is what the few lines of Python
+in docs/token-format.md compute, in both directions.
 
 Run with the Debian python (python3-jwt, python3-cryptography):
   /usr/bin/python3 test/interop/pyjwt_interop.py --cli build/upstream-jwt

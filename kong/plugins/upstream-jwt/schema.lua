@@ -34,7 +34,7 @@ for _, name in ipairs(RESERVED_HEADERS) do
   UNBINDABLE_HEADERS[#UNBINDABLE_HEADERS + 1] = name
 end
 
--- RFC 9110 field name (token).
+-- RFC 9110 token: a field name, or an auth scheme.
 local TOKEN = "^[%w!#%$%%&'%*%+%-%.%^_`|~]+$"
 
 -- Lua patterns have no case-insensitive flag: "Via" -> "^[Vv][Ii][Aa]$".
@@ -46,8 +46,9 @@ for i, name in ipairs(RESERVED_HEADERS) do
   RESERVED_HEADER_MATCH[i] = { pattern = "^" .. pattern .. "$", err = "must not be '" .. name .. "'" }
 end
 
--- The plugin removes the underscore spellings of a bound header, so a name
--- is refused when it folds ('_' read as '-', any case) into a refused one.
+-- The plugin removes the other '_'/'-' spellings of a bound header, so a
+-- name is refused when it folds ('_' read as '-', any case) into a refused
+-- one.
 local UNBINDABLE_FOLDED = {}
 for _, name in ipairs(UNBINDABLE_HEADERS) do
   UNBINDABLE_FOLDED[name:lower()] = name
@@ -211,7 +212,7 @@ return {
                          .. "`Bearer <token>`. None by default.",
               type = "string",
               required = false,
-              match = "^[%w!#%$%%&'%*%+%-%.%^_`|~]+$",
+              match = TOKEN,
               err = "must be a single token without spaces (e.g. 'Bearer')",
           } },
           { include_consumer = {
@@ -253,7 +254,7 @@ return {
                          .. "lowercased names in this order and `hdr_sha256` is base64url(SHA-256) "
                          .. "of one `name:value\\n` line per name (every value of a repeated header, "
                          .. "trimmed, joined with `, `; empty when absent), over the headers the "
-                         .. "upstream receives. Underscore spellings of these names are removed. "
+                         .. "upstream receives. Other '_'/'-' spellings of these names are removed. "
                          .. "Bind headers the service acts on, e.g. `Content-Type` or "
                          .. "`X-HTTP-Method-Override`.",
               type = "array",
