@@ -127,20 +127,22 @@ local function body_content_digest(conf, shared)
   return field
 end
 
---- Clears every client spelling of the headers this format writes, and the
--- underscore spellings of framing and bound headers (a folding server would
--- read them as the real ones). Returns the request headers as the upstream
--- will receive them (lowercased names).
-local function scrub(conf, bound_folded, shared)
+--- Clears every client spelling of the headers this format writes, the
+-- underscore spellings of framing headers, and every spelling of a bound
+-- header but the configured one (a folding server would read them as the
+-- real ones). Returns the request headers as the upstream will receive them
+-- (lowercased names).
+local function scrub(conf, bind, shared)
   local headers = ngx.req.get_headers(0)
   local fold = shared.fold
   -- The JWT format's header is not written in this format, so a client's
   -- value of it must not reach a service that still reads it.
   local token_header = fold(conf.header)
+  local spelling = bind and bind.spelling
   for name in pairs(headers) do
     local f = fold(name)
-    local lookalike = find(name, "_", 1, true)
-        and (shared.framing_headers[f] or (bound_folded and bound_folded[f]))
+    local keep = spelling and spelling[f]
+    local lookalike = (f ~= name and shared.framing_headers[f]) or (keep and keep ~= name)
     if OWNED[f] or f == token_header or lookalike then
       kong.service.request.clear_header(name)
       headers[name] = nil
@@ -203,7 +205,7 @@ function M.access(conf, shared)
   end
 
   local b = shared.bound_names(conf)
-  local headers = scrub(conf, b and b.folded, shared)
+  local headers = scrub(conf, b, shared)
   local set_header = kong.service.request.set_header
   set_header("Content-Digest", digest)
 
