@@ -50,11 +50,13 @@ deps:
 # Node packages (lockfiles): the verifier package (jose; express, fastify, redis for its tests)
 # and the example service (express).
 node-deps:
-	@for d in packages/node examples/node spec/support/oidc; do \
+	@for d in packages/node examples/node spec/support/oidc test/interop/httpsig; do \
 	  if [ -f $$d/package-lock.json ] && { [ ! -f $$d/node_modules/.package-lock.json ] || \
 	     [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; }; then \
 	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
 	done
+
+# npm http-message-signatures for the RFC 9421 interop test (issue 16).
 
 build:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DUPSTREAM_JWT_TESTS=ON
@@ -72,7 +74,7 @@ kong-runtime:
 
 # The plugins' specs, in Kong's layout (spec/<plugin>/NN-*_spec.lua), run by busted inside nginx
 # with Kong's code (dev/busted); every spec directory is run whole.
-LUA_SPEC_DIRS = $(wildcard spec/upstream-jwt spec/upstream-oauth2 spec/unit)
+LUA_SPEC_DIRS = $(wildcard spec/upstream-jwt spec/upstream-jwt-jwks spec/upstream-oauth2 spec/unit)
 
 test-lua: build kong-runtime
 	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so dev/busted $(LUA_SPEC_DIRS)

@@ -39,6 +39,9 @@ build = {
       ["kong.plugins.upstream-jwt.handler"] = "kong/plugins/upstream-jwt/handler.lua",
       ["kong.plugins.upstream-jwt.schema"] = "kong/plugins/upstream-jwt/schema.lua",
       ["kong.plugins.upstream-jwt.native"] = "kong/plugins/upstream-jwt/native.lua",
+      ["kong.plugins.upstream-jwt.httpsig"] = "kong/plugins/upstream-jwt/httpsig.lua",
+      ["kong.plugins.upstream-jwt-jwks.handler"] = "kong/plugins/upstream-jwt-jwks/handler.lua",
+      ["kong.plugins.upstream-jwt-jwks.schema"] = "kong/plugins/upstream-jwt-jwks/schema.lua",
       -- upstream-oauth2 (client credentials token for the upstream); resty.http comes with Kong
       ["kong.plugins.upstream-oauth2.handler"] = "kong/plugins/upstream-oauth2/handler.lua",
       ["kong.plugins.upstream-oauth2.schema"] = "kong/plugins/upstream-oauth2/schema.lua",

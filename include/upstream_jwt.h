@@ -318,6 +318,162 @@ UJWT_API int ujwt_jwks_from_pem(const uint8_t *pem, size_t pem_len,
                                 size_t out_cap, size_t *out_len,
                                 ujwt_error *err);
 
+/* ---- RFC 9421 HTTP Message Signatures, RFC 9530 Content-Digest ------- */
+/*
+ * Signatures over an HTTP message: the signer returns the Signature-Input and
+ * Signature dictionary members (`label=(...);created=...` and
+ * `label=:base64:`), the verifier reads those fields from the message,
+ * rebuilds the signature base and checks it. Algorithms (RFC 9421 registry
+ * names): "hmac-sha256" (secret >= 32 bytes), "ed25519", "ecdsa-p256-sha256"
+ * (raw r||s), "rsa-pss-sha512" (64-byte salt when signing; any salt length
+ * verifies), "rsa-v1_5-sha256"; RSA keys >= 2048 bits. A rejected signature
+ * is UJWT_ERR_TOKEN_INVALID with err->reason one of these:
+ */
+enum {
+  UJWT_HTTPSIG_REASON_MISSING_SIGNATURE = 101, /* no Signature-Input/Signature,
+                                                  or none with the label */
+  UJWT_HTTPSIG_REASON_MALFORMED = 102,         /* a field or member is not
+                                                  what RFC 9421 defines */
+  UJWT_HTTPSIG_REASON_AMBIGUOUS = 103,         /* several signatures, no label */
+  UJWT_HTTPSIG_REASON_BAD_COMPONENT = 104,     /* a covered component cannot be
+                                                  derived (field absent, ...) */
+  UJWT_HTTPSIG_REASON_MISSING_COMPONENT = 105, /* a required component is not
+                                                  covered */
+  UJWT_HTTPSIG_REASON_UNKNOWN_KEY = 106,       /* no key for the keyid */
+  UJWT_HTTPSIG_REASON_ALG_MISMATCH = 107,      /* alg param != the key's */
+  UJWT_HTTPSIG_REASON_MISSING_PARAMETER = 108, /* created (or expires when
+                                                  required) absent */
+  UJWT_HTTPSIG_REASON_EXPIRED = 109,           /* now > expires + leeway */
+  UJWT_HTTPSIG_REASON_CREATED_IN_FUTURE = 110, /* created > now + leeway */
+  UJWT_HTTPSIG_REASON_TOO_OLD = 111,           /* now - created > max_age +
+                                                  leeway */
+  UJWT_HTTPSIG_REASON_TAG_MISMATCH = 112,      /* tag != the required tag */
+  UJWT_HTTPSIG_REASON_BAD_SIGNATURE = 113,     /* signature does not verify */
+  UJWT_HTTPSIG_REASON_DIGEST_MISMATCH = 114,   /* Content-Digest != content */
+  UJWT_HTTPSIG_REASON_MISSING_DIGEST = 115     /* no sha-256/sha-512 member */
+};
+/* "bad_signature", ...; "unknown" if out of range. */
+UJWT_API const char *ujwt_httpsig_reason_name(int reason);
+
+typedef struct ujwt_httpsig_field {
+  const char *name; size_t name_len;   /* any case */
+  const char *value; size_t value_len; /* one field line's value */
+} ujwt_httpsig_field;
+
+/* A view of one HTTP message; nothing is copied or kept after the call. */
+typedef struct ujwt_httpsig_message {
+  const char *method; size_t method_len;         /* requests */
+  const char *target_uri; size_t target_uri_len; /* requests: absolute URI,
+                                                    scheme://authority/path?query */
+  int status;                                    /* responses: 100..999;
+                                                    0 = a request */
+  const ujwt_httpsig_field *fields; size_t field_count; /* in message order */
+  const struct ujwt_httpsig_message *request;    /* responses: the request,
+                                                    for ;req components */
+} ujwt_httpsig_message;
+
+typedef struct ujwt_httpsig_signer ujwt_httpsig_signer;
+
+/* key: hmac-sha256: the secret's bytes; others: a PEM private key of the
+   matching type. keyid optional (NULL = no keyid parameter). */
+UJWT_API int ujwt_httpsig_signer_new(const char *alg, size_t alg_len,
+                                     const uint8_t *key, size_t key_len,
+                                     const char *keyid, size_t keyid_len,
+                                     ujwt_httpsig_signer **out,
+                                     ujwt_error *err);
+UJWT_API void ujwt_httpsig_signer_free(ujwt_httpsig_signer *s); /* NULL ok */
+
+typedef struct ujwt_httpsig_sign_params {
+  const char *label; size_t label_len;  /* NULL = "sig1"; an sf key */
+  /* Covered components as an RFC 9421 inner list, e.g.
+     ("@method" "@target-uri" "content-digest" "@query-param";name="id") */
+  const char *components; size_t components_len;
+  int64_t created;                      /* epoch s; 0 = clock; < 0 = omit */
+  int64_t expires;                      /* epoch s; 0 = no expires */
+  const char *nonce; size_t nonce_len;  /* NULL = no nonce */
+  int random_nonce;                     /* != 0: 128 random bits, base64url */
+  const char *tag; size_t tag_len;      /* NULL = no tag */
+  int include_alg;                      /* != 0: alg="<algorithm>" */
+} ujwt_httpsig_sign_params;
+
+/* Writes the Signature-Input member to input_out and the Signature member to
+   sig_out (no NUL). When either buffer is too small: UJWT_ERR_BUFFER_TOO_SMALL
+   with both needed sizes stored (a retry signs anew: new nonce, new created
+   when taken from the clock). */
+UJWT_API int ujwt_httpsig_sign(const ujwt_httpsig_signer *s,
+                               const ujwt_httpsig_message *msg,
+                               const ujwt_httpsig_sign_params *params,
+                               char *input_out, size_t input_cap,
+                               size_t *input_len, char *sig_out,
+                               size_t sig_cap, size_t *sig_len,
+                               ujwt_error *err);
+
+typedef struct ujwt_httpsig_verifier ujwt_httpsig_verifier;
+
+UJWT_API int ujwt_httpsig_verifier_new(ujwt_httpsig_verifier **out,
+                                       ujwt_error *err);
+UJWT_API void ujwt_httpsig_verifier_free(ujwt_httpsig_verifier *v);
+/* key: hmac-sha256 secret bytes; others: a PEM public (or private) key.
+   keyid: the keyid parameter that selects this key; NULL = the key for
+   signatures without keyid. A repeated keyid: UJWT_ERR_INVALID_ARGUMENT. */
+UJWT_API int ujwt_httpsig_verifier_add_key(ujwt_httpsig_verifier *v,
+                                           const char *alg, size_t alg_len,
+                                           const uint8_t *key, size_t key_len,
+                                           const char *keyid, size_t keyid_len,
+                                           ujwt_error *err);
+
+/* All-zero options are the strict defaults: created required, no age limit. */
+typedef struct ujwt_httpsig_verify_options {
+  const char *label; size_t label_len; /* NULL = the only signature present */
+  int64_t now;                         /* epoch s; 0 = clock */
+  int64_t leeway;                      /* s, >= 0, for created and expires */
+  int64_t max_age;                     /* s since created; <= 0 = unlimited */
+  int allow_missing_created;           /* != 0: created may be absent */
+  int require_expires;                 /* != 0: expires must be present */
+  /* Components that must be covered, as an inner list; NULL = none. */
+  const char *required_components; size_t required_components_len;
+  const char *tag; size_t tag_len;     /* NULL = any tag */
+} ujwt_httpsig_verify_options;
+
+/* On success writes a JSON object describing the verified signature
+   ({"label","keyid","alg","created","expires","nonce","tag","components"})
+   to out (out may be NULL with out_cap 0 to skip). Checks in this order:
+   fields present and parse, label, member shapes, key and alg, required
+   components, tag, created/expires, signature base, signature. */
+UJWT_API int ujwt_httpsig_verify(const ujwt_httpsig_verifier *v,
+                                 const ujwt_httpsig_message *msg,
+                                 const ujwt_httpsig_verify_options *opts,
+                                 char *out, size_t out_cap, size_t *out_len,
+                                 ujwt_error *err);
+
+/* Content-Digest (RFC 9530), streamed. */
+#define UJWT_CONTENT_DIGEST_SHA256 1u
+#define UJWT_CONTENT_DIGEST_SHA512 2u
+#define UJWT_CONTENT_DIGEST_MAX_LEN 154 /* both: "sha-256=:..:, sha-512=:..:" */
+
+typedef struct ujwt_content_digest ujwt_content_digest;
+
+/* algorithms: UJWT_CONTENT_DIGEST_SHA256 and/or _SHA512. */
+UJWT_API int ujwt_content_digest_new(unsigned algorithms,
+                                     ujwt_content_digest **out,
+                                     ujwt_error *err);
+UJWT_API void ujwt_content_digest_free(ujwt_content_digest *d);
+UJWT_API int ujwt_content_digest_update(ujwt_content_digest *d,
+                                        const uint8_t *data, size_t len,
+                                        ujwt_error *err);
+/* Writes the field value (e.g. "sha-256=:...:") and starts over; a too small
+   buffer changes nothing. */
+UJWT_API int ujwt_content_digest_final(ujwt_content_digest *d, char *out,
+                                       size_t out_cap, size_t *out_len,
+                                       ujwt_error *err);
+/* Compares a received Content-Digest value with the content hashed so far
+   and starts over. Members for other algorithms are ignored; each checked
+   one present must match (UJWT_HTTPSIG_REASON_DIGEST_MISMATCH) and at least
+   one must be present (UJWT_HTTPSIG_REASON_MISSING_DIGEST). */
+UJWT_API int ujwt_content_digest_check(ujwt_content_digest *d,
+                                       const char *field, size_t field_len,
+                                       ujwt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "c_api_util.hpp"
 #include "upstream_jwt/all.hpp"
 
 namespace uj = upstream_jwt;
@@ -31,62 +32,10 @@ struct ujwt_replay_cache {
 
 namespace {
 
-void copy_message(ujwt_error* err, std::string_view msg) noexcept {
-  std::size_t n = msg.size();
-  if (n > UJWT_ERROR_MESSAGE_MAX - 1) {
-    n = UJWT_ERROR_MESSAGE_MAX - 1;
-    // Never cut a UTF-8 sequence in half: back off over continuation bytes.
-    while (n > 0 && (static_cast<unsigned char>(msg[n]) & 0xC0) == 0x80) --n;
-  }
-  std::memcpy(err->message, msg.data(), n);
-  err->message[n] = '\0';
-}
-
-int fail(ujwt_error* err, int status, std::string_view msg, int reason = UJWT_REASON_NONE) noexcept {
-  if (err != nullptr) {
-    err->status = status;
-    err->reason = reason;
-    copy_message(err, msg);
-  }
-  return status;
-}
-
-int fail(ujwt_error* err, const uj::Error& e) noexcept {
-  return fail(err, static_cast<int>(e.status), e.message, static_cast<int>(e.reason));
-}
-
-int ok(ujwt_error* err) noexcept {
-  if (err != nullptr) {
-    err->status = UJWT_OK;
-    err->reason = UJWT_REASON_NONE;
-    err->message[0] = '\0';
-  }
-  return UJWT_OK;
-}
-
-// Runs body, turning any escaping exception into a status.
-template <class F>
-int guarded(ujwt_error* err, F&& body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return fail(err, UJWT_ERR_INTERNAL, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(err, UJWT_ERR_INTERNAL, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(err, UJWT_ERR_INTERNAL, "internal error");
-  }
-}
-
-// (ptr, len) -> optional view. NULL with a non-zero length is a caller bug.
-bool opt_view(const void* ptr, std::size_t len, std::optional<std::string_view>& out) {
-  if (ptr == nullptr) {
-    out.reset();
-    return len == 0;
-  }
-  out = std::string_view(static_cast<const char*>(ptr), len);
-  return true;
-}
+using upstream_jwt::capi::fail;
+using upstream_jwt::capi::guarded;
+using upstream_jwt::capi::ok;
+using upstream_jwt::capi::opt_view;
 
 bool out_args_ok(const char* out, std::size_t out_cap, const std::size_t* out_len) {
   return out_len != nullptr && (out != nullptr || out_cap == 0);
@@ -109,18 +58,8 @@ std::string arg_error(const char* name) {
 
 // Parses an algorithm name argument; alg must be present.
 int parse_alg(const char* alg, std::size_t alg_len, uj::Algorithm& out, ujwt_error* err) {
-  if (alg == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: alg is NULL");
-  auto parsed = uj::parse_algorithm(std::string_view(alg, alg_len));
-  if (!parsed) {
-    std::string shown(alg, alg_len < 32 ? alg_len : 32);
-    for (char& c : shown)
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) c = '?';
-    return fail(err, UJWT_ERR_ALGORITHM,
-                "unsupported algorithm \"" + shown +
-                    "\" (HS256, HS384, HS512, RS256, PS256, ES256, EdDSA)");
-  }
-  out = *parsed;
-  return UJWT_OK;
+  return upstream_jwt::capi::parse_alg_arg(alg, alg_len, uj::parse_algorithm,
+                                           "HS256, HS384, HS512, RS256, PS256, ES256, EdDSA", out, err);
 }
 
 // Parses an algorithm name argument that may be absent (alg NULL with

@@ -56,7 +56,7 @@ const char *const kUsageDigest = "usage: upstream-jwt digest [FILE|-]";
 const char *const kUsageJwks =
     "usage: upstream-jwt jwks --key FILE [--kid ID] [--alg ALG]";
 const char *const kUsageTop =
-    "usage: upstream-jwt {sign|verify|digest|jwks} [OPTIONS]  "
+    "usage: upstream-jwt {sign|verify|digest|jwks|httpsig} [OPTIONS]  "
     "(upstream-jwt COMMAND --help for details)";
 
 const char *const kHelp =
@@ -709,6 +709,9 @@ int cmd_jwks(int argc, char **argv) {
 
 }  // namespace
 
+// RFC 9421 message signatures: tools/httpsig_cmd.cpp.
+int httpsig_main(int argc, char **argv);
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     std::fprintf(stderr, "upstream-jwt: missing command\n%s\n", kUsageTop);
@@ -723,6 +726,7 @@ int main(int argc, char **argv) {
     std::printf("upstream-jwt %s\n", ujwt_version());
     return kExitOk;
   }
+  if (cmd == "httpsig") return httpsig_main(argc, argv);
   const char *usage = kUsageTop;
   int (*run)(int, char **) = nullptr;
   if (cmd == "sign") {

@@ -46,6 +46,8 @@ describe("upstream-jwt schema", function()
       bind_request = true,
       include_body_digest = true,
       max_body_size = 8388608,
+      format = "jwt",
+      signature_label = "kong",
     }, conf)
   end)
 

@@ -7,6 +7,7 @@
 -- material.
 
 local native = require "kong.plugins.upstream-jwt.native"
+local httpsig = require "kong.plugins.upstream-jwt.httpsig"
 local lrucache = require "resty.lrucache"
 local cjson = require "cjson.safe"
 
@@ -288,8 +289,10 @@ local function upstream_path()
   return uri
 end
 
---- base64url(SHA-256(body sent upstream)) | nil, status, log message
-local function body_sha256(conf)
+--- The body sent upstream, as nginx framed it:
+-- "empty" | "memory", body | "file", path (spilled to a temp file) |
+-- nil, status, log message
+local function request_body(conf)
   local max = conf.max_body_size
   -- $content_length is the Content-Length nginx parsed into
   -- r->headers_in: known headers are looked up by their lowercased name, in
@@ -305,7 +308,7 @@ local function body_sha256(conf)
     end
     -- nginx reads no body after Content-Length: 0.
     if declared == 0 then
-      return EMPTY_BODY_SHA256
+      return "empty"
     end
   end
 
@@ -315,24 +318,40 @@ local function body_sha256(conf)
   local body, err = kong.request.get_raw_body()
   if body then
     if body == "" then
-      return EMPTY_BODY_SHA256
+      return "empty"
     end
     if #body > max then
       return nil, 413, "request body of " .. #body .. " bytes exceeds max_body_size " .. max
     end
+    return "memory", body
+  end
+
+  -- nginx spilled the body to a temp file (client_body_buffer_size): it is
+  -- hashed in chunks rather than read into memory.
+  local path = ngx.req.get_body_file()
+  if not path then
+    return nil, 500, "cannot read the request body: " .. tostring(err)
+  end
+  return "file", path
+end
+
+--- base64url(SHA-256(body sent upstream)) | nil, status, log message
+local function body_sha256(conf)
+  local kind, body, msg = request_body(conf)
+  if not kind then
+    return nil, body, msg
+  end
+  if kind == "empty" then
+    return EMPTY_BODY_SHA256
+  end
+  if kind == "memory" then
     local digest, derr = native.sha256_b64(body)
     if not digest then
       return nil, 500, "cannot hash the request body: " .. tostring(derr)
     end
     return digest
   end
-
-  -- nginx spilled the body to a temp file (client_body_buffer_size): hash it
-  -- in chunks rather than reading it into memory.
-  local path = ngx.req.get_body_file()
-  if not path then
-    return nil, 500, "cannot read the request body: " .. tostring(err)
-  end
+  local max = conf.max_body_size
   if not file_digest then
     local derr
     file_digest, derr = native.new_digest()
@@ -340,7 +359,7 @@ local function body_sha256(conf)
       return nil, 500, "cannot create a digest: " .. tostring(derr)
     end
   end
-  local total, ferr, code = file_digest:update_file(path, max)
+  local total, ferr, code = file_digest:update_file(body, max)
   if not total then
     file_digest:reset()
     if code == "too_large" then
@@ -355,7 +374,23 @@ local function body_sha256(conf)
   return digest
 end
 
+-- What the http-message-signature format shares with the JWT path.
+local shared = {
+  request_body = request_body,
+  upstream_path = upstream_path,
+  key_material = key_material,
+  bound_names = bound_names,
+  fold = fold,
+  framing_headers = FRAMING_HEADERS,
+  is_str = is_str,
+  GENERIC_500 = GENERIC_500,
+  TOO_LARGE_413 = TOO_LARGE_413,
+}
+
 function UpstreamJwtHandler:access(conf)
+  if conf.format == "http-message-signature" then
+    return httpsig.access(conf, shared)
+  end
   local signer, err = get_signer(conf)
   if not signer then
     return fail(conf, 500, "upstream-jwt: " .. err)

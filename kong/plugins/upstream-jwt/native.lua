@@ -118,6 +118,52 @@ if not pcall(ffi.typeof, "ujwt_verify_options") then
   ffi.cdef(ABI)
 end
 
+-- RFC 9421 message signatures and RFC 9530 Content-Digest (issue 16). The
+-- field struct has ujwt_header's layout, so header_array() fills both.
+local HTTPSIG_ABI = [[
+const char *ujwt_httpsig_reason_name(int reason);
+typedef struct ujwt_httpsig_field {
+  const char *name; size_t name_len;
+  const char *value; size_t value_len;
+} ujwt_httpsig_field;
+typedef struct ujwt_httpsig_message {
+  const char *method; size_t method_len;
+  const char *target_uri; size_t target_uri_len;
+  int status;
+  const ujwt_httpsig_field *fields; size_t field_count;
+  const struct ujwt_httpsig_message *request;
+} ujwt_httpsig_message;
+typedef struct ujwt_httpsig_signer ujwt_httpsig_signer;
+int ujwt_httpsig_signer_new(const char *alg, size_t alg_len, const uint8_t *key, size_t key_len,
+                            const char *keyid, size_t keyid_len, ujwt_httpsig_signer **out,
+                            ujwt_error *err);
+void ujwt_httpsig_signer_free(ujwt_httpsig_signer *s);
+typedef struct ujwt_httpsig_sign_params {
+  const char *label; size_t label_len;
+  const char *components; size_t components_len;
+  int64_t created;
+  int64_t expires;
+  const char *nonce; size_t nonce_len;
+  int random_nonce;
+  const char *tag; size_t tag_len;
+  int include_alg;
+} ujwt_httpsig_sign_params;
+int ujwt_httpsig_sign(const ujwt_httpsig_signer *s, const ujwt_httpsig_message *msg,
+                      const ujwt_httpsig_sign_params *params, char *input_out, size_t input_cap,
+                      size_t *input_len, char *sig_out, size_t sig_cap, size_t *sig_len,
+                      ujwt_error *err);
+typedef struct ujwt_content_digest ujwt_content_digest;
+int ujwt_content_digest_new(unsigned algorithms, ujwt_content_digest **out, ujwt_error *err);
+void ujwt_content_digest_free(ujwt_content_digest *d);
+int ujwt_content_digest_update(ujwt_content_digest *d, const uint8_t *data, size_t len,
+                               ujwt_error *err);
+int ujwt_content_digest_final(ujwt_content_digest *d, char *out, size_t out_cap,
+                              size_t *out_len, ujwt_error *err);
+]]
+if not pcall(ffi.typeof, "ujwt_httpsig_sign_params") then
+  ffi.cdef(HTTPSIG_ABI)
+end
+
 -- libc, for hashing a spilled request body without creating a Lua string per
 -- chunk. Another module may have declared these already: each is tried alone.
 for _, decl in ipairs({
@@ -194,6 +240,10 @@ end
 -- than an FFI error.
 local has_headers_sha256 = pcall(function()
   return lib.ujwt_headers_sha256
+end)
+-- Likewise for the http-message-signature format.
+local has_httpsig = pcall(function()
+  return lib.ujwt_httpsig_sign
 end)
 
 -------------------------------------------------------------------------------
@@ -351,10 +401,11 @@ function Digest:update_ptr(ptr, len)
   return true
 end
 
---- Hash a file in FILE_CHUNK pieces through one reused buffer.
--- Stops as soon as more than `limit` bytes were read (when limit is given).
+-- Feeds a file in FILE_CHUNK pieces through one reused buffer to
+-- update(h, ptr, n, err) (a ujwt_*_update function). Stops as soon as more
+-- than `limit` bytes were read (when limit is given).
 -- @return total bytes | nil, message, code ("too_large" | "io")
-function Digest:update_file(path, limit)
+local function stream_file(update, h, path, limit)
   local f = C.fopen(path, "rb")
   if f == nil then
     return nil, "cannot open the request body file", "io"
@@ -368,7 +419,7 @@ function Digest:update_file(path, limit)
         C.fclose(f)
         return nil, "request body larger than " .. limit .. " bytes", "too_large"
       end
-      if lib.ujwt_digest_update(self.h, file_buf, n, err_buf) ~= UJWT_OK then
+      if update(h, file_buf, n, err_buf) ~= UJWT_OK then
         C.fclose(f)
         return nil, error_message(), "io"
       end
@@ -382,6 +433,12 @@ function Digest:update_file(path, limit)
       return total
     end
   end
+end
+
+--- Hash a file in chunks; see stream_file.
+function Digest:update_file(path, limit)
+  local total, err, code = stream_file(lib.ujwt_digest_update, self.h, path, limit)
+  return total, err, code
 end
 
 function Digest:final()
@@ -686,6 +743,142 @@ function _M.jwks_from_pem(pem, kid, alg)
     grow(tonumber(len_buf[0]))
   end
   return nil, "jwks buffer could not be sized"
+end
+
+-------------------------------------------------------------------------------
+-- RFC 9421 message signatures, RFC 9530 Content-Digest
+-------------------------------------------------------------------------------
+
+local function no_httpsig()
+  return nil, lib_path .. " predates http-message-signature (no ujwt_httpsig_sign): rebuild it"
+end
+
+local ContentDigest = {}
+ContentDigest.__index = ContentDigest
+
+local CONTENT_DIGEST_ALGS = { ["sha-256"] = 1, ["sha-512"] = 2, both = 3 }
+local cd_buf = ffi_new("char[?]", 160)
+
+--- @param algs "sha-256" | "sha-512" | "both"
+function _M.new_content_digest(algs)
+  if not has_httpsig then
+    return no_httpsig()
+  end
+  local bits = CONTENT_DIGEST_ALGS[algs]
+  if not bits then
+    return nil, "content digest algorithm must be sha-256, sha-512 or both"
+  end
+  local p = ffi_new("ujwt_content_digest *[1]")
+  if lib.ujwt_content_digest_new(bits, p, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return setmetatable({ h = ffi_gc(p[0], lib.ujwt_content_digest_free) }, ContentDigest)
+end
+
+function ContentDigest:update(data)
+  if type(data) ~= "string" then
+    return nil, "data must be a string"
+  end
+  if lib.ujwt_content_digest_update(self.h, as_bytes(data), #data, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return true
+end
+
+function ContentDigest:update_file(path, limit)
+  local total, err, code = stream_file(lib.ujwt_content_digest_update, self.h, path, limit)
+  return total, err, code
+end
+
+--- The Content-Digest field value; the digest starts over.
+function ContentDigest:final()
+  if lib.ujwt_content_digest_final(self.h, cd_buf, 160, len_buf, err_buf) ~= UJWT_OK then
+    return nil, error_message()
+  end
+  local field = ffi_str(cd_buf, len_buf[0])
+  return field
+end
+
+local HttpsigSigner = {}
+HttpsigSigner.__index = HttpsigSigner
+
+local hs_msg = ffi_new("ujwt_httpsig_message[1]")
+local hs_params = ffi_new("ujwt_httpsig_sign_params[1]")
+local hs_sig_cap = 2048
+local hs_sig_buf = ffi_new("char[?]", hs_sig_cap)
+local hs_sig_len = ffi_new("size_t[1]")
+local field_ptr = ffi.typeof("const ujwt_httpsig_field *")
+
+--- @param alg "hmac-sha256"|"ed25519"|"ecdsa-p256-sha256"|"rsa-pss-sha512"|"rsa-v1_5-sha256"
+--- @param key hmac-sha256: the secret's bytes; others: a PEM private key
+--- @param keyid optional keyid parameter
+function _M.new_httpsig_signer(alg, key, keyid)
+  if not has_httpsig then
+    return no_httpsig()
+  end
+  if type(alg) ~= "string" or type(key) ~= "string" then
+    return nil, "algorithm and key must be strings"
+  end
+  if keyid ~= nil and type(keyid) ~= "string" then
+    return nil, "keyid must be a string"
+  end
+  local p = ffi_new("ujwt_httpsig_signer *[1]")
+  local rc = lib.ujwt_httpsig_signer_new(alg, #alg, as_bytes(key), #key, keyid,
+                                         keyid and #keyid or 0, p, err_buf)
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  return setmetatable({ h = ffi_gc(p[0], lib.ujwt_httpsig_signer_free), alg = alg }, HttpsigSigner)
+end
+
+--- Signs a request. fields = { name1, value1, ... } (n pairs): the header
+-- fields the covered components name, as the upstream receives them.
+--- @param p { label=, components= (inner list text), created=, expires=, random_nonce=,
+---   tag=, include_alg= }
+--- @return Signature-Input member, Signature member | nil, message
+function HttpsigSigner:sign(method, target_uri, fields, n, p)
+  local arr, err = header_array(fields, n)
+  if not arr then
+    return nil, err
+  end
+  local m = hs_msg[0]
+  m.method, m.method_len = method, #method
+  m.target_uri, m.target_uri_len = target_uri, #target_uri
+  m.status = 0
+  m.fields, m.field_count = ffi_cast(field_ptr, arr), n
+  m.request = nil
+  local q = hs_params[0]
+  q.label, q.label_len = p.label, #p.label
+  q.components, q.components_len = p.components, #p.components
+  q.created = p.created or 0
+  q.expires = p.expires or 0
+  q.nonce, q.nonce_len = nil, 0
+  q.random_nonce = p.random_nonce and 1 or 0
+  if p.tag then
+    q.tag, q.tag_len = p.tag, #p.tag
+  else
+    q.tag, q.tag_len = nil, 0
+  end
+  q.include_alg = p.include_alg and 1 or 0
+  for _ = 1, 2 do
+    local rc = lib.ujwt_httpsig_sign(self.h, m, q, out_buf, out_cap, len_buf,
+                                     hs_sig_buf, hs_sig_cap, hs_sig_len, err_buf)
+    if rc == UJWT_OK then
+      local input = ffi_str(out_buf, len_buf[0])
+      local sig = ffi_str(hs_sig_buf, hs_sig_len[0])
+      return input, sig
+    end
+    if rc ~= UJWT_ERR_BUFFER_TOO_SMALL then
+      return nil, error_message()
+    end
+    grow(tonumber(len_buf[0]))
+    local need = tonumber(hs_sig_len[0])
+    if need > hs_sig_cap then
+      hs_sig_buf = ffi_new("char[?]", need)
+      hs_sig_cap = need
+    end
+  end
+  return nil, "signature buffers could not be sized"
 end
 
 return _M

@@ -267,6 +267,34 @@ return {
               },
               custom_validator = validate_bind_headers,
           } },
+          { format = {
+              description = "`jwt`: the signed token in `header`. `http-message-signature`: "
+                         .. "RFC 9421 `Signature-Input`/`Signature` headers and an RFC 9530 "
+                         .. "`Content-Digest` instead (algorithms HS256, RS256, PS256, ES256, "
+                         .. "EdDSA sign hmac-sha256, rsa-v1_5-sha256, rsa-pss-sha512, "
+                         .. "ecdsa-p256-sha256, ed25519).",
+              type = "string",
+              required = true,
+              default = "jwt",
+              one_of = { "jwt", "http-message-signature" },
+          } },
+          { signature_label = {
+              description = "http-message-signature: the label of the signature in "
+                         .. "`Signature-Input` and `Signature`.",
+              type = "string",
+              required = true,
+              default = "kong",
+              match = "^[a-z*][a-z0-9_%-%.%*]*$",
+              err = "must be a structured-field key: lowercase letters, digits, '_', '-', '.', '*'",
+          } },
+          { signature_tag = {
+              description = "http-message-signature: the `tag` parameter, so services can tell "
+                         .. "this gateway's signatures from others. None by default.",
+              type = "string",
+              required = false,
+              match = "^[ -~]+$",
+              err = "must be printable ASCII",
+          } },
           { claims = {
               description = "Static extra claims (string values) appended after the registered ones; "
                          .. "they cannot override them.",
@@ -307,6 +335,14 @@ return {
     { custom_entity_check = {
         field_sources = { "config.bind_headers", "config.header" },
         fn = check_bind_headers,
+    } },
+    { conditional = {
+        if_field = "config.format",
+        if_match = { eq = "http-message-signature" },
+        then_field = "config.algorithm",
+        then_match = { one_of = { "HS256", "RS256", "PS256", "ES256", "EdDSA" } },
+        then_err = "http-message-signature signs with HS256, RS256, PS256, ES256 or EdDSA "
+                .. "(RFC 9421 has no HMAC-SHA-384/512 algorithm)",
     } },
   },
 }
