@@ -94,8 +94,8 @@ test-python: build
 test-node: build
 	cd packages/node && node --test test/
 
-test-conformance-lua: build
-	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so luajit conformance/run_lua.lua conformance/vectors.json
+test-conformance-lua: build kong-runtime
+	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so dev/busted --script conformance/run_lua.lua conformance/vectors.json
 
 test-conformance: build
 	$(BUILD_DIR)/upstream_jwt_conformance_gen check conformance/keys conformance/vectors.json

@@ -1,18 +1,23 @@
 -- Runs conformance/vectors.json through the nginx-lua example's verifying code
 -- (examples/nginx-lua/verify_service.lua: M.new + M.check over the native
--- library's FFI binding), in plain LuaJIT. Vectors that need a preloaded
+-- library's FFI binding), inside nginx with lua-nginx-module (dev/busted --script), as
+-- the example runs. Vectors that need a preloaded
 -- replay cache (the C ABI offers no way to preload one), and header checks
 -- while the FFI binding (kong/plugins/upstream-jwt/native.lua) cannot pass
 -- headers, are skipped, by name.
 -- Exit 1 when the example disagrees with the core on any vector.
 --
---   UPSTREAM_JWT_LIB=build/libupstream_jwt.so luajit conformance/run_lua.lua conformance/vectors.json
+--   UPSTREAM_JWT_LIB=build/libupstream_jwt.so dev/busted --script conformance/run_lua.lua conformance/vectors.json
 local here = debug.getinfo(1, "S").source:sub(2):match("^(.*)/[^/]*$") or "."
 local repo = here .. "/.."
-package.path = repo .. "/?.lua;" .. repo .. "/examples/nginx-lua/?.lua;" .. repo .. "/dev/lib/?.lua;" .. package.path
+-- Inside nginx print() goes to the error log; the report belongs on stdout.
+local function say(text)
+  io.stdout:write(text, "\n")
+  io.stdout:flush()
+end
 
-local plain_ngx = require "plain_ngx"
-plain_ngx.install()
+package.path = repo .. "/?.lua;" .. repo .. "/examples/nginx-lua/?.lua;" .. package.path
+
 local cjson = require "cjson.safe"
 local native = require "kong.plugins.upstream-jwt.native"
 local service = require "verify_service"
@@ -23,7 +28,7 @@ local service = require "verify_service"
 -- reporting 150 confusing disagreements.
 local ffi = require "ffi"
 if not ffi.offsetof("ujwt_verify_options", "required_headers_len") then
-  print("nginx-lua: kong/plugins/upstream-jwt/native.lua declares ujwt_verify_options without the "
+  say("nginx-lua: kong/plugins/upstream-jwt/native.lua declares ujwt_verify_options without the "
         .. "header-binding members of include/upstream_jwt.h (headers, header_count, required_headers, "
         .. "required_headers_len): the binding and the library disagree on the struct's size")
   os.exit(1)
@@ -92,8 +97,8 @@ for _, v in ipairs(doc.vectors) do
   end
 end
 for _, msg in ipairs(failures) do
-  print("FAIL " .. msg)
+  say("FAIL " .. msg)
 end
-print(string.format("nginx-lua: %d/%d vectors agree with the core; %d skipped (a preloaded replay cache or a header check): %s",
+say(string.format("nginx-lua: %d/%d vectors agree with the core; %d skipped (a preloaded replay cache or a header check): %s",
                     ran - #failures, ran, #skipped, table.concat(skipped, ", ")))
 os.exit(#failures == 0 and 0 or 1)
