@@ -86,7 +86,13 @@ enum {
   UJWT_REASON_QUERY_MISMATCH = 21,     /* "query_mismatch" (query_sha256) */
   UJWT_REASON_BODY_MISMATCH = 22,      /* "body_mismatch" (body_sha256) */
   UJWT_REASON_REPLAYED = 23,           /* "replayed": jti seen before */
-  UJWT_REASON_COUNT_ = 24
+  UJWT_REASON_HEADER_MISMATCH = 24,    /* "header_mismatch": hdr_sha256 does
+                                          not match the received headers, or
+                                          a required header is not in hdrs */
+  UJWT_REASON_REPLAY_CACHE_FULL = 25,  /* "replay_cache_full": the in-memory
+                                          replay cache is full of live
+                                          entries; answer 503 */
+  UJWT_REASON_COUNT_ = 26
 };
 
 #define UJWT_ERROR_MESSAGE_MAX 256
@@ -122,6 +128,34 @@ UJWT_API int ujwt_digest_final(ujwt_digest *d, char *out, size_t out_cap,
 UJWT_API int ujwt_sha256_b64(const uint8_t *data, size_t len, char *out,
                              size_t out_cap, size_t *out_len, ujwt_error *err);
 
+/* ---- header binding ---------------------------------------------------- */
+/*
+ * One request header field line as received. A header sent several times is
+ * passed several times, in the order received.
+ */
+typedef struct ujwt_header {
+  const char *name; size_t name_len;
+  const char *value; size_t value_len;
+} ujwt_header;
+
+/*
+ * hdr_sha256 for the bound header names `names` (','-joined RFC 9110 tokens,
+ * any case, e.g. "Content-Type,X-HTTP-Method-Override"; no spaces, no empty
+ * or repeated name) over `headers` (repeats allowed; names matched
+ * case-insensitively). Writes exactly UJWT_SHA256_B64_LEN chars (no NUL):
+ * base64url(SHA-256(canonical)), canonical being, for each name in order,
+ *   lowercased-name ":" value "\n"
+ * where value is every field line of that name, in the order received, with
+ * leading/trailing spaces and tabs trimmed, joined with ", " (absent header:
+ * empty value). See docs/token-format.md. A bad name list, or a bound header
+ * whose value holds CR, LF or NUL, is UJWT_ERR_INVALID_ARGUMENT.
+ */
+UJWT_API int ujwt_headers_sha256(const char *names, size_t names_len,
+                                 const ujwt_header *headers,
+                                 size_t header_count, char *out,
+                                 size_t out_cap, size_t *out_len,
+                                 ujwt_error *err);
+
 /* ---- signer ----------------------------------------------------------- */
 typedef struct ujwt_signer ujwt_signer;
 
@@ -140,9 +174,10 @@ UJWT_API void ujwt_signer_free(ujwt_signer *s); /* NULL is fine */
 
 /*
  * What one token says. Optional strings: ptr NULL = claim absent.
- * Claims are emitted in this order (DESIGN.md):
+ * Claims are emitted in this order (docs/token-format.md):
  *   iss, aud, iat, nbf, exp, jti, sub, consumer{id,username,custom_id},
- *   credential{id}, htm, htu, query_sha256, body_sha256, then extra claims.
+ *   credential{id}, htm, htu, query_sha256, body_sha256, hdrs, hdr_sha256,
+ *   then extra claims.
  * iat = nbf = now, exp = now + ttl, jti = base64url(128 random bits).
  */
 typedef struct ujwt_claims {
@@ -171,6 +206,13 @@ typedef struct ujwt_claims {
      appended after the registered claims; a member whose name is one of
      the registered claims above is refused with UJWT_ERR_CLAIMS. */
   const char *extra_json; size_t extra_json_len;
+  /* Header binding (appended after extra_json so the layout of everything
+     above is unchanged). hdr_names: the bound names, ','-joined (as for
+     ujwt_headers_sha256), emitted lowercased as the "hdrs" array; NULL = no
+     header binding. hdr_sha256: ujwt_headers_sha256 over the same names,
+     exactly UJWT_SHA256_B64_LEN base64url chars. Both or neither. */
+  const char *hdr_names; size_t hdr_names_len;
+  const char *hdr_sha256; size_t hdr_sha256_len;
 } ujwt_claims;
 
 /* Writes the compact JWS (no NUL). */
@@ -181,8 +223,12 @@ UJWT_API int ujwt_sign(const ujwt_signer *s, const ujwt_claims *claims,
 /* ---- replay cache ----------------------------------------------------- */
 typedef struct ujwt_replay_cache ujwt_replay_cache;
 
-/* In-memory, bounded to `capacity` jti values; entries live until their
-   token's exp (+ leeway). When full, the entry expiring soonest is evicted. */
+/* In-memory, bounded to `capacity` jti values, per process. An entry lives
+   until its token's exp (+ leeway) and is never dropped before: when the
+   cache is full, expired entries are dropped first, and if it is still full
+   of live entries the new token is refused with
+   UJWT_REASON_REPLAY_CACHE_FULL (nothing live is evicted). Size it for
+   capacity >= peak request rate x (max token lifetime + leeway). */
 UJWT_API int ujwt_replay_cache_new(size_t capacity, ujwt_replay_cache **out,
                                    ujwt_error *err);
 UJWT_API void ujwt_replay_cache_free(ujwt_replay_cache *c); /* NULL is fine */
@@ -236,6 +282,15 @@ typedef struct ujwt_verify_options {
   const char *body_sha256; size_t body_sha256_len; /* vs body_sha256 */
   ujwt_replay_cache *replay_cache;             /* NULL = no replay check;
                                                   else jti is required */
+  /* Header binding (appended). headers: the request's header field lines
+     as received (repeats allowed); NULL = not checked. When set, the token
+     must carry hdrs and hdr_sha256 (else UJWT_REASON_MISSING_CLAIM) and
+     the digest of these headers over the token's hdrs must equal
+     hdr_sha256 (else UJWT_REASON_HEADER_MISMATCH). */
+  const ujwt_header *headers; size_t header_count;
+  /* ','-joined names that must all be in the token's hdrs (any case), else
+     UJWT_REASON_HEADER_MISMATCH; NULL = none. Needs headers. */
+  const char *required_headers; size_t required_headers_len;
 } ujwt_verify_options;
 
 /*
@@ -244,8 +299,9 @@ typedef struct ujwt_verify_options {
  * be NULL only then) and returns
  * UJWT_OK. Otherwise UJWT_ERR_TOKEN_INVALID with err->reason and a message
  * naming it. Checks run in this order: length, shape, base64url, header,
- * alg/kid/key selection, signature, claims JSON, time, iss, aud, binding,
- * output size, replay (last, so a too-small buffer records nothing).
+ * alg/kid/key selection, signature, claims JSON, time, iss, aud, binding
+ * (htm, htu, query_sha256, body_sha256, headers), output size, replay (last,
+ * so a too-small buffer records nothing).
  */
 UJWT_API int ujwt_verify(const ujwt_verifier *v, const char *token,
                          size_t token_len, const ujwt_verify_options *opts,

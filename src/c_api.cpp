@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "upstream_jwt/all.hpp"
 
@@ -155,6 +156,25 @@ int parse_key_args(const char* alg, std::size_t alg_len, const uint8_t* key, std
   return UJWT_OK;
 }
 
+// The caller's ujwt_header array as C++ views (the layouts differ). NULL
+// with a non-zero length, in the array or in one of its strings, is a caller
+// bug; NULL with length 0 is an empty string.
+int header_views(const ujwt_header* headers, std::size_t count, std::vector<uj::Header>& out,
+                 ujwt_error* err) {
+  if (headers == nullptr && count != 0) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("headers"));
+  out.clear();
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const ujwt_header& h = headers[i];
+    if ((h.name == nullptr && h.name_len != 0) || (h.value == nullptr && h.value_len != 0))
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT,
+                  arg_error(("headers[" + std::to_string(i) + "]").c_str()));
+    out.push_back(uj::Header{h.name ? std::string_view(h.name, h.name_len) : std::string_view(),
+                             h.value ? std::string_view(h.value, h.value_len) : std::string_view()});
+  }
+  return UJWT_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -234,6 +254,27 @@ int ujwt_sha256_b64(const uint8_t* data, size_t len, char* out, size_t out_cap, 
   });
 }
 
+/* ---- header binding ---- */
+
+int ujwt_headers_sha256(const char* names, size_t names_len, const ujwt_header* headers,
+                        size_t header_count, char* out, size_t out_cap, size_t* out_len,
+                        ujwt_error* err) {
+  return guarded(err, [&] {
+    if (names == nullptr) return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: names is NULL");
+    if (!out_args_ok(out, out_cap, out_len))
+      return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: output buffer");
+    *out_len = UJWT_SHA256_B64_LEN;
+    if (out_cap < UJWT_SHA256_B64_LEN)
+      return fail(err, UJWT_ERR_BUFFER_TOO_SMALL, "digest needs 43 bytes");
+    std::vector<uj::Header> views;
+    if (int rc = header_views(headers, header_count, views, err); rc != UJWT_OK) return rc;
+    auto d = uj::headers_sha256(std::string_view(names, names_len), views);
+    if (!d) return fail(err, d.error());
+    std::memcpy(out, d.value().data(), UJWT_SHA256_B64_LEN);
+    return ok(err);
+  });
+}
+
 /* ---- signer ---- */
 
 int ujwt_signer_new(const char* alg, size_t alg_len, const uint8_t* key, size_t key_len,
@@ -277,7 +318,9 @@ int ujwt_sign(const ujwt_signer* s, const ujwt_claims* c, char* out, size_t out_
         {"htu", c->htu, c->htu_len, &claims.htu},
         {"query", c->query, c->query_len, &claims.query},
         {"body_sha256", c->body_sha256, c->body_sha256_len, &claims.body_sha256},
-        {"extra_json", c->extra_json, c->extra_json_len, &claims.extra_json}};
+        {"extra_json", c->extra_json, c->extra_json_len, &claims.extra_json},
+        {"hdr_names", c->hdr_names, c->hdr_names_len, &claims.hdr_names},
+        {"hdr_sha256", c->hdr_sha256, c->hdr_sha256_len, &claims.hdr_sha256}};
     for (const Field& f : fields)
       if (!opt_view(f.ptr, f.len, *f.dst)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error(f.name));
     auto n = s->signer.sign_to(claims, out, out_cap);
@@ -352,6 +395,7 @@ int ujwt_verify(const ujwt_verifier* v, const char* token, size_t token_len,
     if (out != nullptr && out_len == nullptr)
       return fail(err, UJWT_ERR_INVALID_ARGUMENT, "invalid argument: out_len is NULL with an output buffer");
     uj::VerifyOptions opts;
+    std::vector<uj::Header> headers;
     if (o != nullptr) {
       struct Field { const char* name; const char* ptr; size_t len; std::optional<std::string_view>* dst; };
       const Field fields[] = {{"issuer", o->issuer, o->issuer_len, &opts.issuer},
@@ -359,7 +403,9 @@ int ujwt_verify(const ujwt_verifier* v, const char* token, size_t token_len,
                               {"method", o->method, o->method_len, &opts.method},
                               {"path", o->path, o->path_len, &opts.path},
                               {"query", o->query, o->query_len, &opts.query},
-                              {"body_sha256", o->body_sha256, o->body_sha256_len, &opts.body_sha256}};
+                              {"body_sha256", o->body_sha256, o->body_sha256_len, &opts.body_sha256},
+                              {"required_headers", o->required_headers, o->required_headers_len,
+                               &opts.required_headers}};
       for (const Field& f : fields)
         if (!opt_view(f.ptr, f.len, *f.dst)) return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error(f.name));
       opts.now = o->now;
@@ -367,6 +413,12 @@ int ujwt_verify(const ujwt_verifier* v, const char* token, size_t token_len,
       opts.max_lifetime = o->max_lifetime;
       opts.max_token_length = o->max_token_length;
       if (o->replay_cache != nullptr) opts.replay_cache = &o->replay_cache->cache;
+      if (o->headers != nullptr) {
+        if (int rc = header_views(o->headers, o->header_count, headers, err); rc != UJWT_OK) return rc;
+        opts.headers = uj::HeaderList(headers);
+      } else if (o->header_count != 0) {
+        return fail(err, UJWT_ERR_INVALID_ARGUMENT, arg_error("headers"));
+      }
     }
     const std::string_view tok = token ? std::string_view(token, token_len) : std::string_view();
     auto vt = v->verifier.verify_without_replay(tok, opts);

@@ -17,22 +17,19 @@ void InMemoryReplayCache::evict_expired_locked(std::int64_t now) {
   }
 }
 
-bool InMemoryReplayCache::check_and_insert(std::string_view jti, std::int64_t expires_at,
-                                           std::int64_t now) {
+ReplayCheck InMemoryReplayCache::check_and_insert(std::string_view jti, std::int64_t expires_at,
+                                                  std::int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string key(jti);
   if (auto it = by_jti_.find(key); it != by_jti_.end()) {
-    if (it->second->first > now) return false;  // live: a replay
-    by_expiry_.erase(it->second);                // stale: forget, re-insert
+    if (it->second->first > now) return ReplayCheck::replayed;  // live
+    by_expiry_.erase(it->second);  // stale: forget, re-insert
     by_jti_.erase(it);
   }
   if (by_jti_.size() >= capacity_) evict_expired_locked(now);
-  if (by_jti_.size() >= capacity_) {
-    // Still full of live entries: drop the one that expires soonest, the
-    // entry whose protection ends first anyway.
-    by_jti_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
-  }
+  // Still full of live entries: evicting one would let its token be
+  // replayed, so the newcomer is refused instead.
+  if (by_jti_.size() >= capacity_) return ReplayCheck::full;
   auto pos = by_expiry_.emplace(expires_at, key);
   try {
     by_jti_.emplace(key, pos);
@@ -42,7 +39,7 @@ bool InMemoryReplayCache::check_and_insert(std::string_view jti, std::int64_t ex
     by_expiry_.erase(pos);
     throw;
   }
-  return true;
+  return ReplayCheck::recorded;
 }
 
 }  // namespace upstream_jwt

@@ -10,13 +10,14 @@ namespace {
 constexpr std::array<std::string_view, 8> kStatusNames = {
     "ok", "invalid_argument", "buffer_too_small", "key",
     "algorithm", "claims", "token_invalid", "internal"};
-constexpr std::array<std::string_view, 24> kReasonNames = {
+constexpr std::array<std::string_view, 26> kReasonNames = {
     "none",           "token_too_long",   "malformed",        "bad_base64",
     "bad_header",     "bad_claims",       "alg_none",         "alg_not_allowed",
     "key_confusion",  "unknown_kid",      "crit_unsupported", "bad_signature",
     "missing_claim",  "expired",          "not_yet_valid",    "issued_in_future",
     "lifetime_too_long", "bad_issuer",    "bad_audience",     "method_mismatch",
-    "path_mismatch",  "query_mismatch",   "body_mismatch",    "replayed"};
+    "path_mismatch",  "query_mismatch",   "body_mismatch",    "replayed",
+    "header_mismatch", "replay_cache_full"};
 }  // namespace
 
 std::string_view status_name(Status s) noexcept {

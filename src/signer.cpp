@@ -19,6 +19,7 @@
 #include "sig_context.hpp"
 #include "upstream_jwt/base64url.hpp"
 #include "upstream_jwt/digest.hpp"
+#include "upstream_jwt/header_binding.hpp"
 
 namespace upstream_jwt {
 
@@ -36,7 +37,7 @@ constexpr std::size_t kJtiBytes = 16;
 // Names extra claims may not take: everything the signer itself emits.
 constexpr std::string_view kRegistered[] = {
     "iss", "aud", "iat", "nbf", "exp", "jti", "sub", "consumer", "credential",
-    "htm", "htu", "query_sha256", "body_sha256"};
+    "htm", "htu", "query_sha256", "body_sha256", "hdrs", "hdr_sha256"};
 
 // Extra claims text parsed once; the rendered ",\"k\":v..." fragment is what
 // every later sign() with the same text appends.
@@ -209,6 +210,13 @@ Result<std::size_t> Signer::Impl::render(const Claims& c, std::string& out) cons
   if (c.body_sha256 && !is_canonical_digest(*c.body_sha256))
     return make_error(Status::invalid_argument,
                       "body_sha256 must be 43 base64url characters (a SHA-256 digest)");
+  if (c.hdr_names.has_value() != c.hdr_sha256.has_value())
+    return make_error(Status::invalid_argument, "hdr_names and hdr_sha256 go together");
+  if (c.hdr_sha256 && !is_canonical_digest(*c.hdr_sha256))
+    return make_error(Status::invalid_argument,
+                      "hdr_sha256 must be 43 base64url characters (a SHA-256 digest)");
+  if (c.hdr_names)
+    if (auto r = validate_header_names(*c.hdr_names); !r) return std::move(r).error();
 
   std::shared_ptr<const ExtraClaims> extra;
   if (c.extra_json) {
@@ -250,6 +258,9 @@ Result<std::size_t> Signer::Impl::render(const Claims& c, std::string& out) cons
   // token instead of one per append. 512 covers every fixed part: member
   // names, punctuation, three 20-digit numbers, jti and both digests.
   std::size_t bound = 512 + (extra ? extra->fragment.size() : 0);
+  // hdrs: every name gains at most two quotes and a comma, plus the fixed
+  // member names, brackets and the 43-char digest.
+  if (c.hdr_names) bound += 3 * c.hdr_names->size() + 96;
   for (const auto& s : strings)
     if (s.v->has_value()) bound += detail::json_string_max_size((*s.v)->size());
   if (out.size() < bound) out.resize(bound);
@@ -323,6 +334,20 @@ Result<std::size_t> Signer::Impl::render(const Claims& c, std::string& out) cons
   if (c.body_sha256) {
     put(",\"body_sha256\":\"");
     put(*c.body_sha256);
+    *p++ = '"';
+  }
+  if (c.hdr_names) {
+    // Names are tokens (checked above): lowercasing is all they need.
+    put(",\"hdrs\":[\"");
+    for (char ch : *c.hdr_names) {
+      if (ch == ',') {
+        put("\",\"");
+        continue;
+      }
+      *p++ = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch;
+    }
+    put("\"],\"hdr_sha256\":\"");
+    put(*c.hdr_sha256);
     *p++ = '"';
   }
   if (extra) put(extra->fragment);

@@ -69,6 +69,25 @@ Result<const Json*> member(const Json& obj, const char* name, bool (Json::*is)()
   return &*it;
 }
 
+// hdrs as a signer writes it: a non-empty array of distinct lowercase HTTP
+// tokens. Anything else did not come from a conforming signer.
+Result<void> check_bound_names(const Json& hdrs) {
+  if (hdrs.empty()) return make_rejection(Reason::bad_claims, "claim hdrs is an empty array");
+  for (auto it = hdrs.begin(); it != hdrs.end(); ++it) {
+    if (!it->is_string()) return make_rejection(Reason::bad_claims, "claim hdrs must hold strings");
+    const std::string& name = it->get_ref<const std::string&>();
+    bool lowercase = is_header_token(name);
+    for (char c : name) lowercase = lowercase && !(c >= 'A' && c <= 'Z');
+    if (!lowercase)
+      return make_rejection(Reason::bad_claims,
+                            "claim hdrs holds " + shown(name) + ", not a lowercase header name");
+    for (auto prev = hdrs.begin(); prev != it; ++prev)
+      if (prev->get_ref<const std::string&>() == name)
+        return make_rejection(Reason::bad_claims, "claim hdrs lists " + shown(name) + " twice");
+  }
+  return {};
+}
+
 }  // namespace
 
 struct Verifier::Impl {
@@ -175,6 +194,17 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
   if (!impl_) return make_error(Status::invalid_argument, "verifier was moved from");
   if (opts.leeway < 0) return make_error(Status::invalid_argument, "leeway must not be negative");
   if (opts.now < 0) return make_error(Status::invalid_argument, "now must not be negative");
+  if (opts.headers && opts.headers->data == nullptr && opts.headers->size != 0)
+    return make_error(Status::invalid_argument, "headers is NULL with a non-zero count");
+  std::vector<std::string> required;
+  if (opts.required_headers) {
+    // Without the received headers, a name in hdrs proves nothing.
+    if (!opts.headers)
+      return make_error(Status::invalid_argument, "required_headers needs the request's headers");
+    auto parsed = parse_header_names(*opts.required_headers);
+    if (!parsed) return std::move(parsed).error();
+    required = std::move(parsed).value();
+  }
 
   // length
   const std::size_t max_len = opts.max_token_length ? opts.max_token_length : kDefaultMaxTokenLength;
@@ -273,8 +303,13 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
   auto htu = member(claims, "htu", &Json::is_string, "string");
   auto qsh = member(claims, "query_sha256", &Json::is_string, "string");
   auto bsh = member(claims, "body_sha256", &Json::is_string, "string");
-  for (auto* r : {&exp, &nbf, &iat, &iss, &jti, &htm, &htu, &qsh, &bsh})
+  auto hdrs = member(claims, "hdrs", &Json::is_array, "array");
+  auto hsh = member(claims, "hdr_sha256", &Json::is_string, "string");
+  for (auto* r : {&exp, &nbf, &iat, &iss, &jti, &htm, &htu, &qsh, &bsh, &hdrs, &hsh})
     if (!*r) return r->error();
+  if (hdrs.value()) {
+    if (auto r = check_bound_names(*hdrs.value()); !r) return std::move(r).error();
+  }
   const Json* aud = nullptr;
   if (auto it = claims.find("aud"); it != claims.end()) {
     bool ok = it->is_string();
@@ -368,6 +403,28 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
     if (!ct_equal(bsh.value()->get_ref<const std::string&>(), *opts.body_sha256))
       return make_rejection(Reason::body_mismatch, "body digest does not match body_sha256");
   }
+  if (opts.headers) {
+    if (!hdrs.value()) return make_rejection(Reason::missing_claim, "claim hdrs is missing");
+    if (!hsh.value()) return make_rejection(Reason::missing_claim, "claim hdr_sha256 is missing");
+    std::vector<std::string> bound;
+    for (const auto& n : *hdrs.value()) bound.push_back(n.get<std::string>());
+    for (const std::string& name : required) {
+      bool listed = false;
+      for (const std::string& b : bound) listed = listed || b == name;
+      if (!listed)
+        return make_rejection(Reason::header_mismatch,
+                              "header " + shown(name) + " must be bound, but hdrs does not list it");
+    }
+    auto want = headers_sha256(bound, *opts.headers);
+    if (!want) {
+      // The only input error left: a received value with CR, LF or NUL,
+      // which no signer can have bound.
+      if (want.error().status != Status::invalid_argument) return std::move(want).error();
+      return make_rejection(Reason::header_mismatch, want.error().message);
+    }
+    if (!ct_equal(hsh.value()->get_ref<const std::string&>(), want.value()))
+      return make_rejection(Reason::header_mismatch, "request headers do not match hdr_sha256");
+  }
 
   if (jti.value()) vt.jti = jti.value()->get<std::string>();
   if (opts.replay_cache) {
@@ -384,9 +441,16 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
 Result<void> Verifier::record_replay(const VerifiedToken& token, const VerifyOptions& opts) const {
   if (!opts.replay_cache) return {};
   if (!token.jti) return make_rejection(Reason::missing_claim, "claim jti is missing (replay check)");
-  if (!opts.replay_cache->check_and_insert(*token.jti, token.replay_expires_at, token.now))
-    return make_rejection(Reason::replayed, "jti " + shown(*token.jti) + " was already used");
-  return {};
+  switch (opts.replay_cache->check_and_insert(*token.jti, token.replay_expires_at, token.now)) {
+    case ReplayCheck::recorded:
+      return {};
+    case ReplayCheck::replayed:
+      return make_rejection(Reason::replayed, "jti " + shown(*token.jti) + " was already used");
+    case ReplayCheck::full:
+      break;
+  }
+  return make_rejection(Reason::replay_cache_full,
+                        "replay cache is full of live entries; token refused (retry later)");
 }
 
 Result<VerifiedToken> Verifier::verify(std::string_view token, const VerifyOptions& opts) const {

@@ -195,7 +195,7 @@ TEST(AbiAllocFailure, FailedReplayRecordingLeavesTheCacheConsistent) {
     bool threw = false;
     with_failure_at(k, reached, [&] {
       try {
-        EXPECT_TRUE(cache.check_and_insert("J", t0 + 10, t0));  // expires first
+        EXPECT_EQ(cache.check_and_insert("J", t0 + 10, t0), upstream_jwt::ReplayCheck::recorded);  // expires first
       } catch (const std::bad_alloc&) {
         threw = true;
       }
@@ -204,11 +204,14 @@ TEST(AbiAllocFailure, FailedReplayRecordingLeavesTheCacheConsistent) {
     if (!reached) return;
     ASSERT_TRUE(threw) << "allocation " << k;
     // The refused token left nothing behind; the same jti with a later
-    // expiry, then two others, the second evicting the soonest live entry.
-    ASSERT_TRUE(cache.check_and_insert("J", t0 + 1000, t0)) << "allocation " << k;
-    ASSERT_TRUE(cache.check_and_insert("C", t0 + 500, t0 + 20));
-    ASSERT_TRUE(cache.check_and_insert("D", t0 + 2000, t0 + 20));
-    EXPECT_FALSE(cache.check_and_insert("J", t0 + 1000, t0 + 20))
+    // expiry, then two others once a stale index entry (t0 + 10) would have
+    // expired: the second makes the cache drop expired entries, which must
+    // not take the live J with it.
+    using upstream_jwt::ReplayCheck;
+    ASSERT_EQ(cache.check_and_insert("J", t0 + 1000, t0), ReplayCheck::recorded) << "allocation " << k;
+    ASSERT_EQ(cache.check_and_insert("C", t0 + 500, t0 + 20), ReplayCheck::recorded);
+    ASSERT_EQ(cache.check_and_insert("D", t0 + 2000, t0 + 20), ReplayCheck::full);
+    EXPECT_EQ(cache.check_and_insert("J", t0 + 1000, t0 + 20), ReplayCheck::replayed)
         << "allocation " << k << ": replay of J accepted";
     EXPECT_EQ(cache.size(), 2u);
   }

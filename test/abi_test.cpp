@@ -31,7 +31,8 @@ TEST(Abi, ReasonNames) {
       "key_confusion",  "unknown_kid",       "crit_unsupported", "bad_signature",
       "missing_claim",  "expired",           "not_yet_valid",    "issued_in_future",
       "lifetime_too_long", "bad_issuer",     "bad_audience",     "method_mismatch",
-      "path_mismatch",  "query_mismatch",    "body_mismatch",    "replayed"};
+      "path_mismatch",  "query_mismatch",    "body_mismatch",    "replayed",
+      "header_mismatch", "replay_cache_full"};
   for (int r = 0; r < UJWT_REASON_COUNT_; ++r) {
     EXPECT_STREQ(ujwt_reason_name(r), want[r]) << r;
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_util.hpp"
@@ -53,7 +54,7 @@ struct ClaimsSpec {
   int64_t ttl = 60;
   std::optional<std::string> sub, consumer_id, consumer_username,
       consumer_custom_id, credential_id, htm, htu, query, body_sha256,
-      extra_json;
+      extra_json, hdr_names, hdr_sha256;
 
   ujwt_claims c() const {
     ujwt_claims c{};
@@ -83,6 +84,10 @@ struct ClaimsSpec {
     c.body_sha256_len = len_or_zero(body_sha256);
     c.extra_json = ptr_or_null(extra_json);
     c.extra_json_len = len_or_zero(extra_json);
+    c.hdr_names = ptr_or_null(hdr_names);
+    c.hdr_names_len = len_or_zero(hdr_names);
+    c.hdr_sha256 = ptr_or_null(hdr_sha256);
+    c.hdr_sha256_len = len_or_zero(hdr_sha256);
     return c;
   }
 };
@@ -95,9 +100,24 @@ struct OptionsSpec {
   size_t max_token_length = 0;
   std::optional<std::string> method, path, query, body_sha256;
   ujwt_replay_cache *replay_cache = nullptr;
+  // (name, value) lines as received; nullopt = headers not checked.
+  std::optional<std::vector<std::pair<std::string, std::string>>> headers;
+  std::optional<std::string> required_headers;
+  mutable std::vector<ujwt_header> header_lines;  // what o() points at
 
   ujwt_verify_options o() const {
     ujwt_verify_options o{};
+    header_lines.clear();
+    if (headers) {
+      for (const auto &[n, v] : *headers)
+        header_lines.push_back({n.data(), n.size(), v.data(), v.size()});
+      // Non-NULL even for an empty list: "checked, nothing received".
+      static const ujwt_header none{};
+      o.headers = header_lines.empty() ? &none : header_lines.data();
+      o.header_count = header_lines.size();
+    }
+    o.required_headers = ptr_or_null(required_headers);
+    o.required_headers_len = len_or_zero(required_headers);
     o.issuer = ptr_or_null(issuer);
     o.issuer_len = len_or_zero(issuer);
     o.audience = ptr_or_null(audience);

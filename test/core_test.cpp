@@ -418,34 +418,88 @@ TEST(VerifierCpp, SplitVerifyDoesNotBurnJtiUntilRecorded) {
 
 TEST(ReplayCacheCpp, RemembersUntilExpiry) {
   InMemoryReplayCache c(8);
-  EXPECT_TRUE(c.check_and_insert("a", 100, 50));
-  EXPECT_FALSE(c.check_and_insert("a", 100, 60));
-  EXPECT_FALSE(c.check_and_insert("a", 100, 99));
+  EXPECT_EQ(c.check_and_insert("a", 100, 50), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("a", 100, 60), ReplayCheck::replayed);
+  EXPECT_EQ(c.check_and_insert("a", 100, 99), ReplayCheck::replayed);
   // Once the token has expired it can no longer be replayed (the verifier
   // rejects it as expired), so the entry may go and the jti is free again.
-  EXPECT_TRUE(c.check_and_insert("a", 200, 101));
+  EXPECT_EQ(c.check_and_insert("a", 200, 101), ReplayCheck::recorded);
 }
 
-TEST(ReplayCacheCpp, BoundedEvictsSoonestExpiring) {
+TEST(ReplayCacheCpp, FullOfLiveEntriesRefusesAndNeverEvicts) {
   InMemoryReplayCache c(3);
-  EXPECT_TRUE(c.check_and_insert("late", 500, 0));
-  EXPECT_TRUE(c.check_and_insert("soon", 100, 0));
-  EXPECT_TRUE(c.check_and_insert("mid", 300, 0));
+  EXPECT_EQ(c.check_and_insert("late", 500, 0), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("soon", 100, 0), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("mid", 300, 0), ReplayCheck::recorded);
   EXPECT_EQ(c.size(), 3u);
-  EXPECT_TRUE(c.check_and_insert("new", 400, 0));
+  EXPECT_EQ(c.check_and_insert("new", 400, 0), ReplayCheck::full);
   EXPECT_EQ(c.size(), 3u);
-  EXPECT_TRUE(c.check_and_insert("soon", 100, 0)) << "soonest entry was evicted";
-  EXPECT_FALSE(c.check_and_insert("late", 500, 0));
+  // Every live entry is still there, the soonest-expiring one included.
+  EXPECT_EQ(c.check_and_insert("soon", 100, 99), ReplayCheck::replayed);
+  EXPECT_EQ(c.check_and_insert("mid", 300, 99), ReplayCheck::replayed);
+  EXPECT_EQ(c.check_and_insert("late", 500, 99), ReplayCheck::replayed);
+  // The refused jti was never recorded: refused again, not called a replay.
+  EXPECT_EQ(c.check_and_insert("new", 400, 99), ReplayCheck::full);
+  // Once "soon" has expired (at 100) there is room again.
+  EXPECT_EQ(c.check_and_insert("new", 400, 100), ReplayCheck::recorded);
+  EXPECT_EQ(c.size(), 3u);
   EXPECT_EQ(c.capacity(), 3u);
+}
+
+TEST(ReplayCacheCpp, EntryIsLiveUntilItsExpiryInstant) {
+  InMemoryReplayCache c(1);
+  EXPECT_EQ(c.check_and_insert("a", 100, 0), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("a", 100, 99), ReplayCheck::replayed);
+  EXPECT_EQ(c.check_and_insert("b", 200, 99), ReplayCheck::full);
+  // At now == expires_at the entry is dead: its token is expired too.
+  EXPECT_EQ(c.check_and_insert("b", 200, 100), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("a", 300, 150), ReplayCheck::full);
+  EXPECT_EQ(c.check_and_insert("b", 200, 199), ReplayCheck::replayed);
+  EXPECT_EQ(c.check_and_insert("b", 260, 200), ReplayCheck::recorded) << "expired jti is free again";
+}
+
+TEST(ReplayCacheCpp, CapturedTokenIsNotAcceptedAgainAfterFreshTokensFillTheCache) {
+  // issue 11 item 3: with capacity 3 a captured token used to be accepted
+  // again after 3 fresh tokens (the soonest-expiring live entry was evicted).
+  auto s = Signer::create(Algorithm::HS256, std::string(32, 's'));
+  ASSERT_TRUE(s.ok());
+  Verifier v;
+  ASSERT_TRUE(v.add_key(Algorithm::HS256, std::string(32, 's')).ok());
+  InMemoryReplayCache cache(3);
+  VerifyOptions o;
+  o.now = 1700000000;
+  o.replay_cache = &cache;
+  Claims c;
+  c.iss = "kong";
+  c.now = 1700000000;
+  const std::string captured = s.value().sign(c).value();
+  ASSERT_TRUE(v.verify(captured, o).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto fresh = v.verify(s.value().sign(c).value(), o);
+    if (i < 2) {
+      EXPECT_TRUE(fresh.ok()) << i;
+    } else {
+      ASSERT_FALSE(fresh.ok());
+      EXPECT_EQ(fresh.error().reason, Reason::replay_cache_full);
+      EXPECT_EQ(reason_name(fresh.error().reason), "replay_cache_full");
+    }
+  }
+  auto replay = v.verify(captured, o);
+  ASSERT_FALSE(replay.ok()) << "captured token accepted again";
+  EXPECT_EQ(replay.error().reason, Reason::replayed);
+  // When the tokens expire (exp = now + 60) the entries go and room returns.
+  o.now = 1700000060;
+  c.now = 1700000060;
+  EXPECT_TRUE(v.verify(s.value().sign(c).value(), o).ok());
 }
 
 TEST(ReplayCacheCpp, ExpiredEntriesGoFirst) {
   InMemoryReplayCache c(2);
-  EXPECT_TRUE(c.check_and_insert("old", 10, 0));
-  EXPECT_TRUE(c.check_and_insert("keep", 1000, 0));
-  EXPECT_TRUE(c.check_and_insert("new", 900, 50));  // "old" expired at 10
-  EXPECT_FALSE(c.check_and_insert("keep", 1000, 60));
-  EXPECT_FALSE(c.check_and_insert("new", 900, 60));
+  EXPECT_EQ(c.check_and_insert("old", 10, 0), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("keep", 1000, 0), ReplayCheck::recorded);
+  EXPECT_EQ(c.check_and_insert("new", 900, 50), ReplayCheck::recorded);  // "old" expired at 10
+  EXPECT_EQ(c.check_and_insert("keep", 1000, 60), ReplayCheck::replayed);
+  EXPECT_EQ(c.check_and_insert("new", 900, 60), ReplayCheck::replayed);
 }
 
 // ---- JWK import -------------------------------------------------------------

@@ -603,22 +603,48 @@ TEST_F(HsVerify, ReplayCacheIsCheckedLastSoInvalidTokensBurnNothing) {
   EXPECT_REJECTED(verify(v.get(), token, right), UJWT_REASON_REPLAYED);
 }
 
-TEST_F(HsVerify, FullCacheEvictsAndKeepsWorking) {
+TEST_F(HsVerify, FullCacheRefusesUntilAnEntryExpiresAndNeverForgetsALiveJti) {
   ujwt_replay_cache *cache = nullptr;
   ASSERT_EQ(ujwt_replay_cache_new(1, &cache, nullptr), UJWT_OK);
   CachePtr owner(cache);
   OptionsSpec o;
   o.replay_cache = cache;
-  std::string a = sign_ok(s.get());
+  std::string a = sign_ok(s.get());  // exp kNow + 60
   EXPECT_VALID(verify(v.get(), a, o));
-  // A capacity-1 cache: a second live token evicts the first, which is the
-  // documented trade-off of a bounded cache; it must not wedge.
   ClaimsSpec later;
   later.now = kNow + 10;
   std::string b = sign_ok(s.get(), later);
   o.now = kNow + 20;
+  // Full of a live entry: b is refused and a stays remembered.
+  EXPECT_REJECTED(verify(v.get(), b, o), UJWT_REASON_REPLAY_CACHE_FULL);
+  EXPECT_REJECTED(verify(v.get(), a, o), UJWT_REASON_REPLAYED);
+  // a's entry lives to exactly its exp (+ leeway 0): one second before, b
+  // is still refused; at exp, a is expired and its entry makes room.
+  o.now = kNow + 59;
+  EXPECT_REJECTED(verify(v.get(), b, o), UJWT_REASON_REPLAY_CACHE_FULL);
+  o.now = kNow + 60;
   EXPECT_VALID(verify(v.get(), b, o));
   EXPECT_REJECTED(verify(v.get(), b, o), UJWT_REASON_REPLAYED);
+}
+
+TEST_F(HsVerify, ReplayEntryLivesUntilExpPlusLeeway) {
+  ujwt_replay_cache *cache = nullptr;
+  ASSERT_EQ(ujwt_replay_cache_new(1, &cache, nullptr), UJWT_OK);
+  CachePtr owner(cache);
+  OptionsSpec o;
+  o.replay_cache = cache;
+  o.leeway = 5;
+  std::string a = sign_ok(s.get());  // exp kNow + 60: accepted until now < exp + 5
+  EXPECT_VALID(verify(v.get(), a, o));
+  ClaimsSpec later;
+  later.now = kNow + 30;
+  std::string b = sign_ok(s.get(), later);
+  o.now = kNow + 64;  // a is still acceptable (64 < 65): its jti must be kept
+  EXPECT_REJECTED(verify(v.get(), a, o), UJWT_REASON_REPLAYED);
+  EXPECT_REJECTED(verify(v.get(), b, o), UJWT_REASON_REPLAY_CACHE_FULL);
+  o.now = kNow + 65;
+  EXPECT_REJECTED(verify(v.get(), a, o), UJWT_REASON_EXPIRED);
+  EXPECT_VALID(verify(v.get(), b, o));
 }
 
 // ---- kid rotation ----------------------------------------------------------
@@ -802,6 +828,8 @@ TEST(Reasons, EveryReasonInTheEnumIsProducedBySomeToken) {
   bound.htu = "/a";
   bound.query = "q=1";
   bound.body_sha256 = sha256_b64("b");
+  bound.hdr_names = "content-type";
+  bound.hdr_sha256 = sha256_b64("content-type:text/plain\n");
   const std::string good = sign_ok(s.get(), bound);
   const std::string hs_kid = R"({"alg":"HS256","kid":"hs"})";
   const std::string c = claims_at(kNow, kNow, kNow + 60);
@@ -847,6 +875,8 @@ TEST(Reasons, EveryReasonInTheEnumIsProducedBySomeToken) {
       {UJWT_REASON_QUERY_MISMATCH, v.get(), good, with([](OptionsSpec &o) { o.query = "q=2"; })},
       {UJWT_REASON_BODY_MISMATCH, v.get(), good,
        with([](OptionsSpec &o) { o.body_sha256 = sha256_b64("c"); })},
+      {UJWT_REASON_HEADER_MISMATCH, v.get(), good,
+       with([](OptionsSpec &o) { o.headers = {{{"Content-Type", "text/html"}}}; })},
   };
   std::set<int> seen;
   for (const Case &k : cases) {
@@ -860,6 +890,14 @@ TEST(Reasons, EveryReasonInTheEnumIsProducedBySomeToken) {
   Outcome again = verify(v.get(), good, replay);
   EXPECT_REJECTED(again, UJWT_REASON_REPLAYED);
   seen.insert(again.reason);
+  ujwt_replay_cache *tiny = nullptr;
+  ASSERT_EQ(ujwt_replay_cache_new(1, &tiny, nullptr), UJWT_OK);
+  CachePtr tiny_owner(tiny);
+  replay.replay_cache = tiny;
+  EXPECT_VALID(verify(v.get(), sign_ok(s.get()), replay));
+  Outcome full = verify(v.get(), sign_ok(s.get()), replay);
+  EXPECT_REJECTED(full, UJWT_REASON_REPLAY_CACHE_FULL);
+  seen.insert(full.reason);
   for (int reason = 1; reason < UJWT_REASON_COUNT_; ++reason) {
     EXPECT_TRUE(seen.count(reason)) << "no case produces " << ujwt_reason_name(reason);
   }

@@ -45,12 +45,13 @@ const char *const kUsageSign =
     "[--iss S] [--aud S] [--sub S] [--now EPOCH] [--claims JSON] "
     "[--consumer-id S] [--consumer-username S] [--consumer-custom-id S] "
     "[--credential-id S] [--body FILE | --body-sha256 B64] [--method M] "
-    "[--path P] [--query Q]";
+    "[--path P] [--query Q] [--bind-headers NAMES [--header 'Name: value']...]";
 const char *const kUsageVerify =
     "usage: upstream-jwt verify (--alg ALG --key FILE [--kid ID] | --jwks FILE)"
     "... [--iss S] [--aud S] [--leeway S] [--max-lifetime S] "
     "[--max-token-length N] [--now EPOCH] [--body FILE | --body-sha256 B64] "
-    "[--method M] [--path P] [--query Q] TOKEN|-";
+    "[--method M] [--path P] [--query Q] [--header 'Name: value']... "
+    "[--require-headers NAMES] TOKEN|-";
 const char *const kUsageDigest = "usage: upstream-jwt digest [FILE|-]";
 const char *const kUsageJwks =
     "usage: upstream-jwt jwks --key FILE [--kid ID] [--alg ALG]";
@@ -73,6 +74,10 @@ const char *const kHelp =
     "      --body FILE    body_sha256 of FILE (- = stdin), streamed\n"
     "      --body-sha256 B64  body_sha256 given directly\n"
     "      --method M, --path P, --query Q   htm, htu, query_sha256 (--query \"\" is valid)\n"
+    "      --bind-headers NAMES  bind these request headers (comma-separated\n"
+    "                     names, no spaces): hdrs + hdr_sha256\n"
+    "      --header 'Name: value'  a request header line (repeatable, in the\n"
+    "                     order received; a bound header not given is empty)\n"
     "\n"
     "  upstream-jwt verify --alg ALG --key FILE [options] TOKEN|-\n"
     "      Exit 0 and print the claims JSON, or exit 1 with one line\n"
@@ -89,6 +94,9 @@ const char *const kHelp =
     "      --now EPOCH             verification time (default: clock)\n"
     "      --body FILE | --body-sha256 B64, --method M, --path P, --query Q\n"
     "                              request binding checks (each optional)\n"
+    "      --header 'Name: value'  the request's header lines (repeatable); given\n"
+    "                              (or --require-headers), hdr_sha256 is checked\n"
+    "      --require-headers NAMES  comma-separated names the token must bind\n"
     "\n"
     "  upstream-jwt digest [FILE|-]\n"
     "      base64url(SHA-256) of FILE or stdin, as used in body_sha256.\n"
@@ -360,6 +368,33 @@ void check_single_stdin(const Args &args, std::initializer_list<const char *> op
   if (users > 1) throw UsageError{"only one input can be read from stdin ('-')"};
 }
 
+// "Name: value" -> (name, value). The value keeps its spaces: trimming is
+// the library's job, so the CLI hashes exactly what a gateway would.
+std::vector<std::pair<std::string, std::string>> parse_header_lines(const Args &args) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto &line : args.all("--header")) {
+    size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      throw UsageError{"--header needs 'Name: value', got '" + line + "'"};
+    }
+    std::string name = line.substr(0, colon);
+    if (name.find_first_of(" \t") != std::string::npos) {
+      throw UsageError{"--header name '" + name + "' contains whitespace"};
+    }
+    out.emplace_back(std::move(name), line.substr(colon + 1));
+  }
+  return out;
+}
+
+std::vector<ujwt_header> header_views(
+    const std::vector<std::pair<std::string, std::string>> &lines) {
+  std::vector<ujwt_header> out;
+  for (const auto &[name, value] : lines) {
+    out.push_back({name.data(), name.size(), value.data(), value.size()});
+  }
+  return out;
+}
+
 std::string read_body_digest(const Args &args) {
   if (args.has("--body") && args.has("--body-sha256")) {
     throw UsageError{"--body and --body-sha256 exclude each other"};
@@ -382,12 +417,16 @@ int cmd_sign(int argc, char **argv) {
       {"--consumer-id", {true, false}},  {"--consumer-username", {true, false}},
       {"--consumer-custom-id", {true, false}},
       {"--credential-id", {true, false}},
+      {"--bind-headers", {true, false}}, {"--header", {true, true}},
   };
   Args args = parse_args(argc, argv, 2, spec);
   if (!args.positional.empty()) {
     throw UsageError{"unexpected argument '" + args.positional.front() + "'"};
   }
   if (!args.has("--alg")) throw UsageError{"--alg is required"};
+  if (args.has("--header") && !args.has("--bind-headers")) {
+    throw UsageError{"--header needs --bind-headers"};
+  }
   if (!args.has("--key")) throw UsageError{"--key is required"};
   check_single_stdin(args, {"--key", "--body"}, false);
   std::string alg = *args.get("--alg");
@@ -412,6 +451,20 @@ int cmd_sign(int argc, char **argv) {
   int64_t ttl = args.has("--ttl") ? parse_int("--ttl", *args.get("--ttl"),
                                               INT64_MIN)
                                   : 60;
+  OptStr hdr_names{args.get("--bind-headers")};
+  OptStr hdr_sha256;
+  if (hdr_names.value) {
+    const auto lines = parse_header_lines(args);
+    const auto views = header_views(lines);
+    char digest[UJWT_SHA256_B64_LEN];
+    size_t digest_len = 0;
+    ujwt_error herr{};
+    int hrc = ujwt_headers_sha256(hdr_names.ptr(), hdr_names.len(), views.data(),
+                                  views.size(), digest, sizeof digest,
+                                  &digest_len, &herr);
+    if (hrc != UJWT_OK) library_error("--bind-headers", hrc, herr);
+    hdr_sha256.value = std::string(digest, digest_len);
+  }
   int64_t now = args.has("--now") ? parse_int("--now", *args.get("--now"), 1)
                                   : 0;
 
@@ -449,6 +502,10 @@ int cmd_sign(int argc, char **argv) {
   c.body_sha256_len = body.len();
   c.extra_json = extra.ptr();
   c.extra_json_len = extra.len();
+  c.hdr_names = hdr_names.ptr();
+  c.hdr_names_len = hdr_names.len();
+  c.hdr_sha256 = hdr_sha256.ptr();
+  c.hdr_sha256_len = hdr_sha256.len();
 
   std::vector<char> out(4096);
   size_t out_len = 0;
@@ -473,6 +530,7 @@ int cmd_verify(int argc, char **argv) {
       {"--now", {true, false}},          {"--body", {true, false}},
       {"--body-sha256", {true, false}},  {"--method", {true, false}},
       {"--path", {true, false}},         {"--query", {true, false}},
+      {"--header", {true, true}},        {"--require-headers", {true, false}},
   };
   Args args = parse_args(argc, argv, 2, spec);
   if (args.positional.size() != 1) {
@@ -531,6 +589,18 @@ int cmd_verify(int argc, char **argv) {
   opts.query_len = query.len();
   opts.body_sha256 = body.ptr();
   opts.body_sha256_len = body.len();
+  // Headers are checked when any is given, or when some must be bound (then
+  // no --header means "the request had none of them").
+  const auto header_lines = parse_header_lines(args);
+  const auto headers = header_views(header_lines);
+  static const ujwt_header kNoHeaders{};
+  OptStr required{args.get("--require-headers")};
+  if (args.has("--header") || required.value) {
+    opts.headers = headers.empty() ? &kNoHeaders : headers.data();
+    opts.header_count = headers.size();
+  }
+  opts.required_headers = required.ptr();
+  opts.required_headers_len = required.len();
 
   std::string token;
   if (args.positional.front() == "-") {

@@ -5,6 +5,7 @@
 #include "upstream_jwt/algorithm.hpp"
 #include "upstream_jwt/base64url.hpp"
 #include "upstream_jwt/digest.hpp"
+#include "upstream_jwt/header_binding.hpp"
 #include "upstream_jwt/jwk.hpp"
 #include "upstream_jwt/keys.hpp"
 #include "upstream_jwt/replay_cache.hpp"

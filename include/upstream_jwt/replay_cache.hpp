@@ -12,26 +12,36 @@
 
 namespace upstream_jwt {
 
+// What check_and_insert found.
+enum class ReplayCheck {
+  recorded,  // jti was not live; it is now remembered until expires_at
+  replayed,  // jti already seen and not yet expired: a replay
+  full,      // no room without forgetting a live jti: refuse the token
+};
+
 // Implement this over a shared store (Redis, memcached...) when several
-// verifier processes must agree on what was seen.
+// verifier processes must agree on what was seen. An implementation must
+// never forget a jti before its expires_at: a store that cannot remember one
+// more answers `full` (or fails closed some other way), never evicts.
 class ReplayCache {
  public:
   virtual ~ReplayCache() = default;
-  // true: jti was not live (now remembered until expires_at);
-  // false: jti already seen and not yet expired -> replay.
-  // Must be atomic with respect to concurrent callers.
-  virtual bool check_and_insert(std::string_view jti, std::int64_t expires_at,
-                                std::int64_t now) = 0;
+  // An entry is live while now < expires_at. Must be atomic with respect to
+  // concurrent callers.
+  virtual ReplayCheck check_and_insert(std::string_view jti, std::int64_t expires_at,
+                                       std::int64_t now) = 0;
 };
 
-// Bounded, thread-safe, in-process. When full it first drops expired entries,
-// then the entry that expires soonest (the one least useful to keep).
+// Bounded, thread-safe, in-process. When full it drops expired entries; if
+// it is still full of live ones the new jti is refused (`full`) and nothing
+// is evicted, so a flood of fresh tokens can never flush a captured one.
+// Size: capacity >= peak request rate x (max token lifetime + leeway).
 class InMemoryReplayCache final : public ReplayCache {
  public:
   // capacity >= 1.
   explicit InMemoryReplayCache(std::size_t capacity);
-  bool check_and_insert(std::string_view jti, std::int64_t expires_at,
-                        std::int64_t now) override;
+  ReplayCheck check_and_insert(std::string_view jti, std::int64_t expires_at,
+                               std::int64_t now) override;
   std::size_t size() const;
   std::size_t capacity() const noexcept { return capacity_; }
 

@@ -59,6 +59,8 @@ enum class Reason : int {
   query_mismatch = 21,
   body_mismatch = 22,
   replayed = 23,
+  header_mismatch = 24,
+  replay_cache_full = 25,
 };
 
 // "ok", "invalid_argument", ...; "unknown" when out of range.

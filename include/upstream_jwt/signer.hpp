@@ -20,9 +20,10 @@
 
 namespace upstream_jwt {
 
-// What one token says (DESIGN.md). Emitted in this order:
+// What one token says (docs/token-format.md). Emitted in this order:
 //   iss, aud, iat, nbf, exp, jti, sub, consumer{id,username,custom_id},
-//   credential{id}, htm, htu, query_sha256, body_sha256, extra claims.
+//   credential{id}, htm, htu, query_sha256, body_sha256, hdrs, hdr_sha256,
+//   extra claims.
 // nullopt = claim absent. Every string must be valid UTF-8 (else
 // Status::claims) and is JSON-escaped (RFC 8259).
 struct Claims {
@@ -41,6 +42,11 @@ struct Claims {
   std::optional<std::string_view> query;
   // Precomputed base64url SHA-256 of the body (43 chars; see Sha256).
   std::optional<std::string_view> body_sha256;
+  // Header binding, both or neither: the bound names ','-joined (RFC 9110
+  // tokens, any case; emitted lowercased as the "hdrs" array) and their
+  // digest from headers_sha256 (43 chars; header_binding.hpp).
+  std::optional<std::string_view> hdr_names;
+  std::optional<std::string_view> hdr_sha256;
   // Text of a JSON object whose members are appended; a member named like
   // a registered claim, a duplicate member or a non-object is Status::claims.
   std::optional<std::string_view> extra_json;

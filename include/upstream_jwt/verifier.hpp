@@ -4,7 +4,8 @@
 // Status::token_invalid with its Reason and a message naming it:
 // length, shape, base64url, header, alg/kid/key selection, signature,
 // claims JSON, time (exp/nbf/iat with leeway, max lifetime), iss, aud,
-// request binding (htm, htu, query_sha256, body_sha256), replay.
+// request binding (htm, htu, query_sha256, body_sha256, hdrs/hdr_sha256),
+// replay. docs/token-format.md describes the token and every reason.
 //
 // Key selection: a token whose header has a kid is checked against the key
 // registered with that kid only; if no key has that kid, keys registered
@@ -28,6 +29,7 @@
 #include <string_view>
 
 #include "upstream_jwt/algorithm.hpp"
+#include "upstream_jwt/header_binding.hpp"
 #include "upstream_jwt/keys.hpp"
 #include "upstream_jwt/replay_cache.hpp"
 #include "upstream_jwt/result.hpp"
@@ -51,6 +53,14 @@ struct VerifyOptions {
   std::optional<std::string_view> query;        // SHA-256 == query_sha256
   std::optional<std::string_view> body_sha256;  // == body_sha256
   ReplayCache* replay_cache = nullptr;  // set: jti required and checked
+  // Header binding: the request's header lines as received (repeats
+  // allowed). Set: hdrs and hdr_sha256 are required (missing_claim) and the
+  // digest of these headers over the token's hdrs must match
+  // (header_mismatch). nullopt = not checked.
+  std::optional<HeaderList> headers;
+  // ','-joined names (any case) that must all be listed in the token's
+  // hdrs, else header_mismatch. Needs `headers` (else invalid_argument).
+  std::optional<std::string_view> required_headers;
 };
 
 struct VerifiedToken {

@@ -80,8 +80,14 @@ function M.install(req)
   ngx.encode_base64 = encode_base64
   -- $http_<name> as nginx resolves it: any header whose name, lowercased
   -- with '-' read as '_', matches (what the handler's look-alike check uses).
+  -- $content_length: the header named exactly Content-Length (nginx's
+  -- r->headers_in), never a look-alike.
   ngx.var = setmetatable({ upstream_uri = req.upstream_uri or req.path or "/" }, {
     __index = function(_, var)
+      if var == "content_length" then
+        local v = state.upstream_headers["content-length"]
+        return type(v) == "table" and v[1] or v
+      end
       local want = type(var) == "string" and var:match("^http_(.+)$")
       if not want then
         return nil
@@ -99,8 +105,9 @@ function M.install(req)
       state.calls.get_body_file = state.calls.get_body_file + 1
       return req.body_file
     end,
-    get_headers = function()
+    get_headers = function(max_headers)
       state.calls.get_headers = state.calls.get_headers + 1
+      state.get_headers_max = max_headers
       local out = {}
       for name, v in pairs(state.upstream_headers) do
         out[name] = v

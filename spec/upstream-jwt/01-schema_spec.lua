@@ -35,6 +35,7 @@ describe("upstream-jwt schema", function()
     local conf = assert(validate({ secret = SECRET32 }))
     assert.same({
       algorithm = "HS256",
+      bind_headers = {},
       secret = SECRET32,
       secret_is_base64 = false,
       issuer = "kong",

@@ -232,9 +232,9 @@ describe("upstream-jwt handler", function()
       assert(verifier("HS256", secret):verify(token, { issuer = "kong" }))
     end)
 
-    it("lists the headers only when the client sent one spelled like it", function()
+    it("lists the headers only when the client sent one spelled like it or a framing header", function()
       local conf = make_conf({ secret = fresh_secret() })
-      local _, st = sign(conf, base_request())
+      local _, st = sign(conf, base_request({ method = "GET", body = "", headers = {} }))
       assert.equal(0, st.calls.get_headers)
       assert.equal(0, st.calls.clear_header)
       local req = base_request()
@@ -453,13 +453,27 @@ describe("upstream-jwt handler", function()
       assert.equal(setup.py_sha256_b64(path), payload_of(token).body_sha256)
     end)
 
-    -- A request that cannot have a body is signed with the digest of "" and
-    -- not read; every request that may have one is read and hashed.
-    local no_body_cases = {
+    -- A request with Content-Length: 0 is signed with the digest of "" and
+    -- not read; for every other one nginx's read decides (an HTTP/1.x
+    -- request with neither header reads as "" at once).
+    for _, case in ipairs({
       { "an HTTP/1.1 request with neither Content-Length nor Transfer-Encoding",
         { method = "GET", body = "", headers = {} } },
       { "an HTTP/1.0 request with neither Content-Length nor Transfer-Encoding",
         { method = "GET", body = "", headers = {}, http_version = 1.0 } },
+    }) do
+      it("asks nginx for the body of " .. case[1] .. " and hashes \"\"", function()
+        local secret = fresh_secret()
+        local conf = make_conf({ secret = secret })
+        local token, st = sign(conf, base_request(case[2]))
+        assert.equal(1, st.calls.get_raw_body)
+        assert.equal(0, st.calls.get_body_file)
+        assert.equal(SHA256_EMPTY, payload_of(token).body_sha256)
+        assert(verifier("HS256", secret):verify(token, { body_sha256 = SHA256_EMPTY }))
+      end)
+    end
+
+    local no_body_cases = {
       { "a request with Content-Length: 0",
         { body = "", headers = { ["Content-Length"] = "0" } } },
       { "an HTTP/2 request with Content-Length: 0",

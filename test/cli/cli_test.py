@@ -215,6 +215,47 @@ def main():
     expect_exit('verify --query ""', verify(out.strip(), "--query", ""), 0)
     check("no body flag, no body_sha256", "body_sha256" not in c and "htm" not in c, c)
 
+    # Header binding: hdrs + hdr_sha256, recomputed here from the canonical text.
+    rc, out, err = sign("--bind-headers", "Content-Type,X-HTTP-Method-Override,X-Absent",
+                        "--header", "content-type: \tapplication/json ", "--header", "Accept: */*",
+                        "--header", "X-HTTP-Method-Override: POST", "--header", "x-http-method-override:PUT")
+    hb = out.strip()
+    c = json.loads(b64url_decode(hb.split(".")[1])) if rc == 0 else {}
+    canonical = b"content-type:application/json\nx-http-method-override:POST, PUT\nx-absent:\n"
+    check("sign --bind-headers claims",
+          c.get("hdrs") == ["content-type", "x-http-method-override", "x-absent"]
+          and c.get("hdr_sha256") == sha_b64(canonical) and list(c)[-2:] == ["hdrs", "hdr_sha256"],
+          repr((rc, c, err)))
+    same_headers = ("--header", "X-Http-Method-Override: POST", "--header", "Content-Type: application/json",
+                    "--header", "x-http-method-override: PUT", "--header", "Cookie: x=1")
+    expect_exit("verify --header", verify(hb, *same_headers), 0)
+    expect_exit("verify --require-headers", verify(hb, *same_headers, "--require-headers", "content-type"), 0)
+    expect_exit("headers not checked without --header", verify(hb), 0)
+    expect_invalid("header value changed",
+                   verify(hb, "--header", "Content-Type: application/json",
+                          "--header", "X-HTTP-Method-Override: DELETE"), "header_mismatch")
+    expect_invalid("header order of repeats matters",
+                   verify(hb, "--header", "Content-Type: application/json",
+                          "--header", "X-HTTP-Method-Override: PUT", "--header", "X-HTTP-Method-Override: POST"),
+                   "header_mismatch")
+    expect_invalid("absent header now present",
+                   verify(hb, *same_headers, "--header", "X-Absent: 1"), "header_mismatch")
+    expect_invalid("required header not bound",
+                   verify(hb, *same_headers, "--require-headers", "content-type,authorization"), "header_mismatch")
+    expect_invalid("--require-headers alone checks (no headers received)",
+                   verify(hb, "--require-headers", "content-type"), "header_mismatch")
+    expect_invalid("headers checked, token binds none", verify(token, "--header", "A: 1"), "missing_claim")
+    expect_usage("--header without --bind-headers", sign("--header", "A: 1"))
+    expect_usage("--header without colon", sign("--bind-headers", "a", "--header", "A 1"))
+    expect_usage("--header with empty name", verify(hb, "--header", ": 1"))
+    expect_usage("--bind-headers with a space", sign("--bind-headers", "a, b"))
+    expect_usage("--bind-headers empty", sign("--bind-headers", ""))
+    expect_usage("--bind-headers repeated name", sign("--bind-headers", "a,A"))
+    expect_usage("--require-headers not a token", verify(hb, "--header", "A: 1", "--require-headers", "a b"))
+    rc, out, _ = sign("--bind-headers", "X-A")
+    c = json.loads(b64url_decode(out.strip().split(".")[1]))
+    check("bound header given by no --header is empty", c.get("hdr_sha256") == sha_b64(b"x-a:\n"), c)
+
     # Consumer identity, extra claims, escaping.
     rc, out, err = sign("--sub", "c-1", "--consumer-id", "c-1", "--consumer-username", 'al"ice\n',
                         "--credential-id", "cr-1", "--claims", '{"tier":"gold"}')

@@ -14,6 +14,7 @@ Run with the Debian python (python3-jwt, python3-cryptography):
 import argparse
 import base64
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -50,6 +51,17 @@ def b64url(data: bytes) -> str:
 
 def sha_b64(data: bytes) -> str:
     return b64url(hashlib.sha256(data).digest())
+
+
+# The service-side check of hdr_sha256, as docs/token-format.md shows it.
+def hdr_sha256(names, headers):
+    """names: the token's "hdrs"; headers: [(name, value), ...] as received
+    (str values are the raw bytes as latin-1, as WSGI delivers them)."""
+    canonical = b""
+    for name in names:
+        values = [v.strip(" \t") for n, v in headers if n.lower() == name]
+        canonical += f"{name}:{', '.join(values)}\n".encode("latin-1")
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
 
 
 def pem_private(key) -> bytes:
@@ -173,6 +185,39 @@ def main():
             jwk_file = write(f"{alg}.jwk.json", json.dumps({"keys": [jwk]}).encode())
             rc, out, err = run("verify", "--jwks", jwk_file, "--aud", "orders", py_token)
             check(f"{alg}: CLI verifies PyJWT token with PyJWT's JWK", rc == 0, (rc, err))
+
+    # Header binding: the CLI binds, PyJWT + a few lines of Python check it;
+    # PyJWT mints a binding the same way and the CLI accepts it.
+    secret = os.urandom(40)
+    secret_file = write("hdr.key", secret)
+    received = [("Content-Type", " application/json\t"), ("Accept", "*/*"),
+                ("X-HTTP-Method-Override", "POST"), ("x-http-method-override", "PATCH")]
+    names = "Content-Type,X-HTTP-Method-Override,X-Absent"
+    header_flags = [arg for n, v in received for arg in ("--header", f"{n}:{v}")]
+    rc, out, err = run("sign", "--alg", "HS256", "--key", secret_file, "--aud", "orders",
+                       "--bind-headers", names, *header_flags)
+    token = out.strip()
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], audience="orders")
+        ok = (claims["hdrs"] == ["content-type", "x-http-method-override", "x-absent"]
+              and hmac.compare_digest(claims["hdr_sha256"], hdr_sha256(claims["hdrs"], received)))
+        check("header binding: PyJWT + hdr_sha256() accept the CLI token", ok, claims)
+        tampered = [(n, "DELETE" if n == "X-HTTP-Method-Override" else v) for n, v in received]
+        check("header binding: hdr_sha256() detects a changed header",
+              claims["hdr_sha256"] != hdr_sha256(claims["hdrs"], tampered))
+    except Exception as e:  # noqa: BLE001
+        check("header binding: PyJWT + hdr_sha256() accept the CLI token", False, f"{e!r} {err}")
+    now = int(time.time())
+    bound = ["content-type", "x-http-method-override"]
+    py_token = jwt.encode({"iss": "kong", "iat": now, "exp": now + 60, "jti": str(uuid.uuid4()),
+                           "hdrs": bound, "hdr_sha256": hdr_sha256(bound, received)},
+                          secret, algorithm="HS256")
+    rc, out, err = run("verify", "--alg", "HS256", "--key", secret_file, "--require-headers",
+                       "x-http-method-override", *header_flags, py_token)
+    check("header binding: CLI verifies a PyJWT-minted binding", rc == 0, (rc, err))
+    rc, out, err = run("verify", "--alg", "HS256", "--key", secret_file, *header_flags[:-2], py_token)
+    check("header binding: CLI rejects it without the second override line",
+          rc == 1 and err.startswith("invalid token: header_mismatch: "), (rc, err))
 
     # Digest equals hashlib's, for stdin and file, including a large body.
     for size in (0, 1, 55, 56, 64, 1000, 5 * 1024 * 1024 + 3):

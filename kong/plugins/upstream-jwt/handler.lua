@@ -64,30 +64,122 @@ local function is_str(v)
 end
 
 -- Kong runs nginx with `underscores_in_headers on`, so a client header
--- spelled `X_Upstream_JWT` would travel beside ours, and CGI/WSGI-style
--- servers fold both spellings into one name: a client could still hand the
--- service a token of its own. nginx's $http_<name> matches a header whatever
--- its case and '-'/'_' spelling, so one variable read tells whether the
--- client sent anything spelled like our header (nearly never); only then are
--- the headers listed and every such spelling cleared.
-local lookalike_vars = {}
+-- spelled `X_Upstream_JWT` or `Content_Length` travels beside the real one,
+-- and CGI/WSGI-style servers fold `_` and `-` into one name: the service
+-- could be handed a token of the client's, or framing the signature did not
+-- cover. Every underscore spelling of the token header, of the framing
+-- headers and of the bound headers is removed before proxying. (`Host` has
+-- no `-`, so no other spelling of it exists; it is listed for the reader.)
+local FRAMING_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true, host = true }
 
-local function clear_client_tokens(name)
-  local var = lookalike_vars[name]
+-- Header name -> the same name lowercased with '_' read as '-', as a
+-- folding server sees it.
+local function fold(name)
+  local f = name:lower():gsub("_", "-")
+  return f
+end
+
+-- nginx's $http_<name> matches a header whatever its case and '-'/'_'
+-- spelling, so one variable read tells whether the client sent anything
+-- spelled like our header (nearly never).
+local token_header_vars = {}
+
+local function token_header_var(name)
+  local var = token_header_vars[name]
   if not var then
     var = "http_" .. name:lower():gsub("-", "_")
-    lookalike_vars[name] = var
+    token_header_vars[name] = var
   end
-  if ngx.var[var] == nil then
-    return
+  return var
+end
+
+-- Per `bind_headers` array: the lowercased names, ','-joined for the native
+-- library (schema-validated tokens never contain ','), and as a set.
+local bind_cache = setmetatable({}, { __mode = "k" })
+
+local function bound_names(conf)
+  local list = conf.bind_headers
+  if type(list) ~= "table" or list[1] == nil then
+    return nil
   end
-  kong.service.request.clear_header(name)
-  local folded = sub(var, 6)
-  for raw in pairs(ngx.req.get_headers(0, true)) do
-    if raw:lower():gsub("-", "_") == folded then
-      kong.service.request.clear_header(raw)
+  local b = bind_cache[list]
+  if not b then
+    local names, set = {}, {}
+    for i, name in ipairs(list) do
+      names[i] = name:lower()
+      set[fold(name)] = true
+    end
+    b = { names = names, joined = table.concat(names, ","), folded = set }
+    bind_cache[list] = b
+  end
+  return b
+end
+
+--- Clears the client's token header (every spelling) and every underscore
+-- spelling of a framing or bound header. Lists the headers only when the
+-- binding needs them or an $http_ look-up says a spelling may be present;
+-- a real Content-Length makes that look-up answer too, so requests with a
+-- body are listed.
+-- @return the headers the upstream will receive, as ngx.req.get_headers(0)
+-- gives them (lowercased names, repeats as arrays in the order received),
+-- or nil when they were not listed.
+local function scrub_headers(conf, bind)
+  local var = ngx.var
+  local token_name = conf.header
+  local token_sent = var[token_header_var(token_name)] ~= nil
+  if token_sent then
+    kong.service.request.clear_header(token_name)
+  end
+  if not (bind or token_sent or var.http_content_length ~= nil
+          or var.http_transfer_encoding ~= nil) then
+    return nil
+  end
+  -- 0: no limit. With Kong's default of 100 a client could push a
+  -- look-alike or a bound header past the listing.
+  local headers = ngx.req.get_headers(0)
+  local token_folded = fold(token_name)
+  local bound = bind and bind.folded
+  for name in pairs(headers) do
+    if find(name, "_", 1, true) then
+      local f = fold(name)
+      if f == token_folded or FRAMING_HEADERS[f] or (bound and bound[f]) then
+        kong.service.request.clear_header(name)
+        headers[name] = nil
+      end
     end
   end
+  headers[token_name:lower()] = nil
+  return headers
+end
+
+-- Scratch list of (name, value) pairs for the header digest, reused.
+local header_fields = {}
+
+--- hdr_sha256 over the bound headers as the upstream will receive them.
+local function bound_headers_sha256(bind, headers)
+  local fields, n = header_fields, 0
+  local names = bind.names
+  for i = 1, #names do
+    local name = names[i]
+    -- rawget: the table's __index would fold '_' into '-' and answer for
+    -- another header.
+    local v = rawget(headers, name)
+    if type(v) == "table" then
+      for j = 1, #v do
+        fields[2 * n + 1], fields[2 * n + 2] = name, v[j]
+        n = n + 1
+      end
+    elseif v ~= nil then
+      fields[2 * n + 1], fields[2 * n + 2] = name, v
+      n = n + 1
+    end
+  end
+  local digest, err = native.headers_sha256(bind.joined, fields, n)
+  -- Header values (an Authorization, say) are not kept past the request.
+  for i = 1, 2 * n do
+    fields[i] = nil
+  end
+  return digest, err
 end
 
 local function fail(conf, status, log_msg, body)
@@ -195,36 +287,34 @@ local function upstream_path()
   return uri
 end
 
-local function is_http1(version)
-  return version == 1.1 or version == 1.0 or version == 0.9
-end
-
 --- base64url(SHA-256(body sent upstream)) | nil, status, log message
 local function body_sha256(conf)
   local max = conf.max_body_size
-  local content_length = kong.request.get_header("Content-Length")
-  local declared = tonumber(content_length)
-  if declared and declared > max then
-    return nil, 413, "request body of " .. declared .. " bytes exceeds max_body_size " .. max
+  -- $content_length is the Content-Length nginx parsed into
+  -- r->headers_in (a header named exactly that, matched by its lowercased
+  -- name, so `Content_Length` never sets it; a duplicate, a non-number or
+  -- one beside Transfer-Encoding is refused with 400 before any plugin
+  -- runs), or the length of a body a plugin already read or replaced. Not
+  -- $http_content_length: that is the first header of any '-'/'_' spelling.
+  local declared = tonumber(ngx.var.content_length)
+  if declared then
+    if declared > max then
+      return nil, 413, "request body of " .. declared .. " bytes exceeds max_body_size " .. max
+    end
+    -- nginx reads no body after Content-Length: 0.
+    if declared == 0 then
+      return EMPTY_BODY_SHA256
+    end
   end
 
-  -- A request that cannot carry a body is not read: its digest is the
-  -- digest of "". With Content-Length: 0 nginx reads no body (since 1.21.1,
-  -- in every OpenResty Kong 3.4+ ships, it answers 400 to a request that
-  -- also has Transfer-Encoding). With neither header an HTTP/1.x request has
-  -- no body (RFC 9112 §6.3), while HTTP/2 and later may send one without
-  -- Content-Length, so theirs are read. Most requests are GETs, and each
-  -- header read through the PDK costs about a microsecond in a worker
-  -- (bench/NOTES.md), more than hashing nothing.
-  if declared == 0
-     or (content_length == nil
-         and kong.request.get_header("Transfer-Encoding") == nil
-         and is_http1(kong.request.get_http_version())) then
-    return EMPTY_BODY_SHA256
-  end
-
+  -- Otherwise nginx decides: it reads a chunked body, an HTTP/2 or HTTP/3
+  -- body, or nothing, and for a request without a body read_body returns
+  -- at once (about 0.07 us, less than one $http_ look-up).
   local body, err = kong.request.get_raw_body()
   if body then
+    if body == "" then
+      return EMPTY_BODY_SHA256
+    end
     if #body > max then
       return nil, 413, "request body of " .. #body .. " bytes exceeds max_body_size " .. max
     end
@@ -281,6 +371,18 @@ function UpstreamJwtHandler:access(conf)
     end
   end
 
+  -- Look-alikes go before the bound headers are hashed, so the digest
+  -- covers the headers the upstream receives.
+  local bind = bound_names(conf)
+  local headers = scrub_headers(conf, bind)
+  local hdr_digest
+  if bind then
+    hdr_digest, err = bound_headers_sha256(bind, headers)
+    if not hdr_digest then
+      return fail(conf, 500, "upstream-jwt: cannot hash the bound headers: " .. tostring(err))
+    end
+  end
+
   local c = claims
   c.iss = conf.issuer
   c.now = ngx.time()
@@ -325,6 +427,8 @@ function UpstreamJwtHandler:access(conf)
   end
 
   c.body_sha256 = body_digest
+  c.hdr_names = bind and bind.joined or nil
+  c.hdr_sha256 = hdr_digest
   c.extra_json = extra_claims_json(conf)
 
   local token
@@ -337,7 +441,6 @@ function UpstreamJwtHandler:access(conf)
   if is_str(prefix) then
     token = prefix .. " " .. token
   end
-  clear_client_tokens(conf.header)
   kong.service.request.set_header(conf.header, token)
 end
 

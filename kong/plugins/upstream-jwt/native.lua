@@ -39,6 +39,14 @@ int ujwt_digest_final(ujwt_digest *d, char *out, size_t out_cap, size_t *out_len
 int ujwt_sha256_b64(const uint8_t *data, size_t len, char *out, size_t out_cap,
                     size_t *out_len, ujwt_error *err);
 
+typedef struct ujwt_header {
+  const char *name; size_t name_len;
+  const char *value; size_t value_len;
+} ujwt_header;
+int ujwt_headers_sha256(const char *names, size_t names_len, const ujwt_header *headers,
+                        size_t header_count, char *out, size_t out_cap, size_t *out_len,
+                        ujwt_error *err);
+
 typedef struct ujwt_signer ujwt_signer;
 int ujwt_signer_new(const char *alg, size_t alg_len, const uint8_t *key, size_t key_len,
                     const char *kid, size_t kid_len, ujwt_signer **out, ujwt_error *err);
@@ -59,6 +67,8 @@ typedef struct ujwt_claims {
   const char *query; size_t query_len;
   const char *body_sha256; size_t body_sha256_len;
   const char *extra_json; size_t extra_json_len;
+  const char *hdr_names; size_t hdr_names_len;
+  const char *hdr_sha256; size_t hdr_sha256_len;
 } ujwt_claims;
 
 int ujwt_sign(const ujwt_signer *s, const ujwt_claims *claims, char *out, size_t out_cap,
@@ -89,6 +99,8 @@ typedef struct ujwt_verify_options {
   const char *query; size_t query_len;
   const char *body_sha256; size_t body_sha256_len;
   ujwt_replay_cache *replay_cache;
+  const ujwt_header *headers; size_t header_count;
+  const char *required_headers; size_t required_headers_len;
 } ujwt_verify_options;
 
 int ujwt_verify(const ujwt_verifier *v, const char *token, size_t token_len,
@@ -177,6 +189,13 @@ if not lib then
   error(lib_path, 0)
 end
 
+-- A library built before header binding still signs everything else; a
+-- config that binds headers then fails closed with this named cause rather
+-- than an FFI error.
+local has_headers_sha256 = pcall(function()
+  return lib.ujwt_headers_sha256
+end)
+
 -------------------------------------------------------------------------------
 -- Shared per-worker scratch space
 -------------------------------------------------------------------------------
@@ -189,6 +208,8 @@ local b64_buf = ffi_new("char[?]", SHA256_B64_LEN + 1)
 local claims_buf = ffi_new("ujwt_claims[1]")
 local vopts_buf = ffi_new("ujwt_verify_options[1]")
 local file_buf = ffi_new("uint8_t[?]", FILE_CHUNK)
+local hdr_cap = 16
+local hdr_buf = ffi_new("ujwt_header[?]", hdr_cap)
 local u8ptr = ffi.typeof("const uint8_t *")
 
 local function error_message()
@@ -234,17 +255,71 @@ end
 -- Digest
 -------------------------------------------------------------------------------
 
+-- The digest a call left in b64_buf, or nil and the library's message.
+local function digest_result(rc)
+  if rc ~= UJWT_OK then
+    return nil, error_message()
+  end
+  local digest = ffi_str(b64_buf, len_buf[0])
+  return digest
+end
+
 function _M.sha256_b64(data)
   if type(data) ~= "string" then
     return nil, "data must be a string"
   end
   local rc = lib.ujwt_sha256_b64(as_bytes(data), #data, b64_buf, SHA256_B64_LEN + 1,
                                  len_buf, err_buf)
-  if rc ~= UJWT_OK then
-    return nil, error_message()
+  local digest, err = digest_result(rc)
+  return digest, err
+end
+
+--- Fills the shared ujwt_header array from `fields` = { name1, value1,
+-- name2, value2, ... } (n pairs). The strings stay referenced by `fields`
+-- while C reads them.
+-- @return the array | nil, message
+local function header_array(fields, n)
+  if type(fields) ~= "table" or type(n) ~= "number" or n < 0 then
+    return nil, "headers must be a list of name, value pairs"
   end
-  local digest = ffi_str(b64_buf, len_buf[0])
-  return digest
+  if n > hdr_cap then
+    local cap = hdr_cap
+    while cap < n do
+      cap = cap * 2
+    end
+    hdr_buf = ffi_new("ujwt_header[?]", cap)
+    hdr_cap = cap
+  end
+  for i = 0, n - 1 do
+    local name, value = fields[2 * i + 1], fields[2 * i + 2]
+    if type(name) ~= "string" or type(value) ~= "string" then
+      return nil, "header names and values must be strings"
+    end
+    local h = hdr_buf[i]
+    h.name, h.name_len = name, #name
+    h.value, h.value_len = value, #value
+  end
+  return hdr_buf
+end
+
+--- hdr_sha256 of the headers named in `names` (','-joined) over the request
+-- headers `fields` = { name1, value1, ... } (n pairs, repeats in the order
+-- received).
+function _M.headers_sha256(names, fields, n)
+  if not has_headers_sha256 then
+    return nil, lib_path .. " predates header binding (no ujwt_headers_sha256): rebuild it"
+  end
+  if type(names) ~= "string" then
+    return nil, "names must be a string"
+  end
+  local arr, err = header_array(fields, n)
+  if not arr then
+    return nil, err
+  end
+  local rc = lib.ujwt_headers_sha256(names, #names, arr, n, b64_buf, SHA256_B64_LEN + 1,
+                                     len_buf, err_buf)
+  local digest, derr = digest_result(rc)
+  return digest, derr
 end
 
 local Digest = {}
@@ -310,11 +385,9 @@ function Digest:update_file(path, limit)
 end
 
 function Digest:final()
-  if lib.ujwt_digest_final(self.h, b64_buf, SHA256_B64_LEN + 1, len_buf, err_buf) ~= UJWT_OK then
-    return nil, error_message()
-  end
-  local digest = ffi_str(b64_buf, len_buf[0])
-  return digest
+  local rc = lib.ujwt_digest_final(self.h, b64_buf, SHA256_B64_LEN + 1, len_buf, err_buf)
+  local digest, err = digest_result(rc)
+  return digest, err
 end
 
 function Digest:reset()
@@ -371,7 +444,8 @@ local function not_a_string(name)
 end
 
 --- @param claims { iss=, aud=, now=, ttl=, sub=, consumer_id=, consumer_username=,
----   consumer_custom_id=, credential_id=, htm=, htu=, query=, body_sha256=, extra_json= }
+---   consumer_custom_id=, credential_id=, htm=, htu=, query=, body_sha256=, hdr_names=,
+---   hdr_sha256=, extra_json= }
 --- @return the compact JWS | nil, message
 -- Every field is written with a constant name, one statement each: a loop
 -- over the names makes the JIT guard on each name in turn and leave the trace
@@ -426,6 +500,14 @@ function Signer:sign(claims)
   if v == nil then c.body_sha256, c.body_sha256_len = nil, 0
   elseif type(v) == "string" then c.body_sha256, c.body_sha256_len = v, #v
   else return not_a_string("body_sha256") end
+  v = claims.hdr_names
+  if v == nil then c.hdr_names, c.hdr_names_len = nil, 0
+  elseif type(v) == "string" then c.hdr_names, c.hdr_names_len = v, #v
+  else return not_a_string("hdr_names") end
+  v = claims.hdr_sha256
+  if v == nil then c.hdr_sha256, c.hdr_sha256_len = nil, 0
+  elseif type(v) == "string" then c.hdr_sha256, c.hdr_sha256_len = v, #v
+  else return not_a_string("hdr_sha256") end
   v = claims.extra_json
   if v == nil then c.extra_json, c.extra_json_len = nil, 0
   elseif type(v) == "string" then c.extra_json, c.extra_json_len = v, #v
@@ -520,10 +602,13 @@ local VOPT_STRINGS = {
   { "issuer", "issuer_len", "issuer" }, { "audience", "audience_len", "audience" },
   { "method", "method_len", "method" }, { "path", "path_len", "path" },
   { "query", "query_len", "query" }, { "body_sha256", "body_sha256_len", "body_sha256" },
+  { "required_headers", "required_headers_len", "required_headers" },
 }
 
 --- @param opts { issuer=, audience=, now=, leeway=, max_lifetime=, max_token_length=,
----   method=, path=, query=, body_sha256=, replay_cache= } (nil = not checked)
+---   method=, path=, query=, body_sha256=, replay_cache=,
+---   headers= { name1, value1, ... } (the request's header lines, repeats in order),
+---   required_headers= "a,b" } (nil = not checked)
 --- @return claims JSON | nil, reason name ("expired", ...), message
 function Verifier:verify(token, opts)
   if type(token) ~= "string" then
@@ -545,6 +630,20 @@ function Verifier:verify(token, opts)
   o.max_token_length = opts.max_token_length or 0
   local rc_cache = opts.replay_cache
   o.replay_cache = rc_cache and rc_cache.h or nil
+  local hdrs = opts.headers
+  if hdrs == nil then
+    o.headers, o.header_count = nil, 0
+  else
+    local n = type(hdrs) == "table" and #hdrs or -1
+    if n % 2 ~= 0 then
+      return nil, "invalid_argument", "option 'headers' must be a list of name, value pairs"
+    end
+    local arr, herr = header_array(hdrs, n / 2)
+    if not arr then
+      return nil, "invalid_argument", herr
+    end
+    o.headers, o.header_count = arr, n / 2
+  end
 
   -- Straight-line retry for the same reason as in Signer:sign.
   local rc = lib.ujwt_verify(self.h, token, #token, vopts_buf, out_buf, out_cap,

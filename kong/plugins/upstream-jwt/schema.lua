@@ -25,6 +25,18 @@ local RESERVED_HEADERS = {
   "X-Forwarded-Path", "X-Forwarded-Prefix", "X-Real-IP", "X-Kong-Request-Id",
 }
 
+-- A bound header must reach the upstream as the client (or an earlier
+-- plugin) set it: nginx's proxy module rewrites the framing and hop-by-hop
+-- headers, Kong's template the rest of RESERVED_HEADERS, and the body is
+-- bound by body_sha256 already.
+local UNBINDABLE_HEADERS = { "Keep-Alive", "Expect" }
+for _, name in ipairs(RESERVED_HEADERS) do
+  UNBINDABLE_HEADERS[#UNBINDABLE_HEADERS + 1] = name
+end
+
+-- RFC 9110 field name (token).
+local TOKEN = "^[%w!#%$%%&'%*%+%-%.%^_`|~]+$"
+
 -- Lua patterns have no case-insensitive flag: "Via" -> "^[Vv][Ii][Aa]$".
 local RESERVED_HEADER_MATCH = {}
 for i, name in ipairs(RESERVED_HEADERS) do
@@ -32,6 +44,51 @@ for i, name in ipairs(RESERVED_HEADERS) do
     return "[" .. c:upper() .. c:lower() .. "]"
   end)
   RESERVED_HEADER_MATCH[i] = { pattern = "^" .. pattern .. "$", err = "must not be '" .. name .. "'" }
+end
+
+-- The plugin removes the underscore spellings of a bound header, so a name
+-- is refused when it folds ('_' read as '-', any case) into a refused one.
+local UNBINDABLE_FOLDED = {}
+for _, name in ipairs(UNBINDABLE_HEADERS) do
+  UNBINDABLE_FOLDED[name:lower()] = name
+end
+
+local function fold(name)
+  local f = name:lower():gsub("_", "-")
+  return f
+end
+
+local function validate_bind_headers(list)
+  local seen = {}
+  for _, name in ipairs(list) do
+    local f = fold(name)
+    local refused = UNBINDABLE_FOLDED[f]
+    if refused then
+      return nil, "'" .. name .. "' cannot be bound: the upstream receives '" .. refused
+                  .. "' as nginx or Kong sets it"
+    end
+    if seen[f] then
+      return nil, "'" .. name .. "' is listed twice (names are compared case-insensitively, "
+                  .. "'_' as '-')"
+    end
+    seen[f] = true
+  end
+  return true
+end
+
+-- The token header cannot be bound into its own token.
+local function check_bind_headers(entity)
+  local config = entity.config
+  local list, header = config and config.bind_headers, config and config.header
+  if type(list) ~= "table" or type(header) ~= "string" then
+    return true
+  end
+  for _, name in ipairs(list) do
+    if type(name) == "string" and fold(name) == fold(header) then
+      return nil, "'config.bind_headers' cannot contain the token header '" .. header .. "'"
+    end
+  end
+  return true
 end
 
 -- Kong's kong.vault.is_reference, inlined so the schema loads outside Kong.
@@ -191,6 +248,24 @@ return {
               default = 8388608,
               between = { 0, 2147483647 },
           } },
+          { bind_headers = {
+              description = "Request headers bound into the token: `hdrs` lists their "
+                         .. "lowercased names in this order and `hdr_sha256` is base64url(SHA-256) "
+                         .. "of one `name:value\\n` line per name (every value of a repeated header, "
+                         .. "trimmed, joined with `, `; empty when absent), over the headers the "
+                         .. "upstream receives. Underscore spellings of these names are removed. "
+                         .. "Bind headers the service acts on, e.g. `Content-Type` or "
+                         .. "`X-HTTP-Method-Override`.",
+              type = "array",
+              required = true,
+              default = {},
+              elements = {
+                type = "string",
+                match = TOKEN,
+                err = "must be an HTTP header name (RFC 9110 token)",
+              },
+              custom_validator = validate_bind_headers,
+          } },
           { claims = {
               description = "Static extra claims (string values) appended after the registered ones; "
                          .. "they cannot override them.",
@@ -227,6 +302,10 @@ return {
     { custom_entity_check = {
         field_sources = { "config.algorithm", "config.secret", "config.secret_is_base64" },
         fn = check_hmac_secret,
+    } },
+    { custom_entity_check = {
+        field_sources = { "config.bind_headers", "config.header" },
+        fn = check_bind_headers,
     } },
   },
 }
