@@ -1,0 +1,17 @@
+local typedefs = require "kong.db.schema.typedefs"
+
+return {
+  name = "bench-lua-jwt",
+  fields = {
+    { protocols = typedefs.protocols_http },
+    { config = {
+        type = "record",
+        fields = {
+          { header = { description = "Upstream header the token is set in.", type = "string",
+                       required = true, default = "X-Upstream-JWT" } },
+          { secret = { description = "HS256 secret (bench only).", type = "string",
+                       required = true } },
+        },
+    } },
+  },
+}
