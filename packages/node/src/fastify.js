@@ -1,0 +1,41 @@
+// Fastify plugin: await app.register(upstreamJwt, { verifier }).
+//
+// Verifies in preParsing, with the body hashed as it streams in, then hands
+// Fastify the same bytes, so content-type parsers and handlers work as usual.
+// The claims are request.upstreamJwt.
+import { Readable } from 'node:stream';
+
+import { VerificationError } from './errors.js';
+import { DEFAULT_HEADER, DEFAULT_MAX_BODY, describe, errorReply, readBody, tokenFrom } from './http.js';
+
+// Options: verifier (required), header, maxBodySize, exempt, onReject (as the
+// Express middleware).
+export async function upstreamJwt(app, { verifier, header = DEFAULT_HEADER, maxBodySize = DEFAULT_MAX_BODY, exempt = [], onReject = null }) {
+  if (!verifier) throw new Error('upstreamJwt: the verifier option is required');
+  const skip = new Set(exempt);
+  app.decorateRequest('upstreamJwt', null);
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const r = describe(request.raw, header);
+    if (skip.has(r.path.toString('latin1'))) return payload;
+    try {
+      const token = tokenFrom(r.tokens);
+      const { body, bodySha256 } = await readBody(payload, maxBodySize);
+      request.upstreamJwt = await verifier.verify(token, { ...r, bodySha256 });
+      const replay = Readable.from(body.length ? [body] : []);
+      replay.receivedEncodedLength = body.length;
+      return replay;
+    } catch (e) {
+      if (!(e instanceof VerificationError)) throw e;
+      onReject?.(e);
+      const { status, headers, body } = errorReply(e);
+      if (e.reason === 'body_too_large') headers.connection = 'close';
+      reply.code(status).headers(headers).send(body);
+      return reply;
+    }
+  });
+}
+// Hooks apply to the whole app, not an encapsulated child (what fastify-plugin does).
+upstreamJwt[Symbol.for('skip-override')] = true;
+upstreamJwt[Symbol.for('fastify.display-name')] = 'upstream-jwt-verify';
+
+export default upstreamJwt;

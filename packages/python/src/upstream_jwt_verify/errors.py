@@ -1,0 +1,41 @@
+"""Rejection reasons: the stable names of the C++ core, plus the package's own."""
+
+from __future__ import annotations
+
+# Reasons of the C++ core (include/upstream_jwt.h), in its order.
+CORE_REASONS = (
+    "token_too_long", "malformed", "bad_base64", "bad_header", "bad_claims", "alg_none",
+    "alg_not_allowed", "key_confusion", "unknown_kid", "crit_unsupported", "bad_signature",
+    "missing_claim", "expired", "not_yet_valid", "issued_in_future", "lifetime_too_long",
+    "bad_issuer", "bad_audience", "method_mismatch", "path_mismatch", "query_mismatch",
+    "body_mismatch", "replayed", "header_mismatch", "replay_cache_full",
+)
+
+# What the middleware answers for each reason that is not a plain 401.
+HTTP_STATUS = {
+    "replay_cache_full": 503,         # the service is saturated, the token may be fine
+    "replay_store_unavailable": 503,  # Redis down: fail closed
+    "jwks_unavailable": 503,          # no key set could be fetched yet
+    "body_too_large": 413,
+    "bad_request": 400,
+}
+
+
+class VerificationError(Exception):
+    """A token or request that is refused. `reason` is a stable snake_case name
+    (the C++ core's names, plus `missing_token`, `replay_store_unavailable`,
+    `jwks_unavailable`, `body_too_large`, `bad_request`); `message` says why and
+    never contains key material."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(f"{reason}: {message}" if message else reason)
+        self.reason = reason
+        self.message = message or reason
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS.get(self.reason, 401)
+
+
+class ConfigurationError(ValueError):
+    """A key or option the verifier cannot use (raised at start-up, not per request)."""

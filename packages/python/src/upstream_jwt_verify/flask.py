@@ -1,0 +1,51 @@
+"""Flask: `UpstreamJWT(app, verifier)` verifies every request; views read the
+claims with `upstream_claims()`."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from ._http import CLAIMS_KEY
+from .verifier import Verifier
+from .wsgi import WSGIMiddleware
+
+
+class UpstreamJWT:
+    def __init__(self, app: Any = None, verifier: Verifier = None, **options: Any) -> None:  # type: ignore[assignment]
+        self.verifier = verifier
+        self.options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Any) -> None:
+        verifier = self.verifier or Verifier.from_env()
+        app.wsgi_app = WSGIMiddleware(app.wsgi_app, verifier, **self.options)
+
+
+def raw_target_request_handler() -> Any:
+    """A werkzeug request handler that hands the middleware the request target
+    exactly as received. Python's http.server, under werkzeug's dev server,
+    rewrites a leading "//" to "/" before any WSGI code runs, so `//x` could
+    never match its token. app.run(request_handler=raw_target_request_handler())
+    or werkzeug.serving.make_server(..., request_handler=...)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    from .wsgi import _RAW_TARGET_KEY
+
+    class RawTargetRequestHandler(WSGIRequestHandler):
+        def make_environ(self) -> Dict[str, Any]:
+            environ = super().make_environ()
+            parts = self.raw_requestline.split(b" ")
+            if len(parts) == 3:
+                environ["RAW_URI"] = parts[1].decode("latin-1")
+                environ[_RAW_TARGET_KEY] = True
+            return environ
+
+    return RawTargetRequestHandler
+
+
+def upstream_claims() -> Dict[str, Any]:
+    """The verified claims of the current request."""
+    from flask import request
+
+    return request.environ[CLAIMS_KEY]

@@ -1,0 +1,283 @@
+"""The Verifier: the C++ core's checks, in the core's order, with the same reasons.
+
+length, shape, base64url, header, alg/kid/key selection, signature, claims
+JSON, time (exp/nbf/iat with leeway, max lifetime), iss, aud, request binding
+(htm, htu, query_sha256, body_sha256), header binding (hdrs, hdr_sha256),
+replay. The first failure raises VerificationError with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+import time
+from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+from . import _strict
+from .errors import ConfigurationError, VerificationError
+from .jwks import JwksSource
+from .keys import ALGORITHMS, KeyMaterial, KeySet, VerificationKey, keys_from_jwks, make_key
+from .replay import ReplayStore
+from .request import Request, as_bytes, headers_sha256
+
+DEFAULT_MAX_TOKEN_LENGTH = 8192
+BINDINGS = ("method", "path", "query", "body")
+
+Claims = Dict[str, Any]
+
+
+def _ct_equal(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def _member(claims: Mapping[str, Any], name: str, kind: str) -> Any:
+    v = claims.get(name)
+    if v is None and name not in claims:
+        return None
+    ok = _strict.is_number(v) if kind == "number" else isinstance(v, str)
+    if not ok:
+        raise VerificationError("bad_claims", f"claim {name} must be a {kind}")
+    return v
+
+
+def _json_object(raw: bytes, reason: str, what: str) -> Dict[str, Any]:
+    try:
+        v = _strict.parse_json(raw)
+    except _strict.Duplicate:
+        raise VerificationError(reason, f"{what} repeat a member name") from None
+    except _strict.Syntax:
+        raise VerificationError(reason, f"{what} is not valid JSON") from None
+    if not isinstance(v, dict):
+        raise VerificationError(reason, f"{what} is not a JSON object")
+    return v
+
+
+def _received(what: str, request: Optional[Request]) -> bytes:
+    if request is None:
+        raise ConfigurationError("verify() needs the request when bindings are checked")
+    if what == "method":
+        return as_bytes(request.method)
+    if what == "path":
+        return as_bytes(request.path)
+    if what == "query":
+        q = as_bytes(request.query) if request.query is not None else b""
+        return _strict.b64url(hashlib.sha256(q).digest()).encode("ascii")
+    if request.body_sha256 is None:
+        raise ConfigurationError("request.body_sha256 is required when the body is bound")
+    return request.body_sha256.encode("ascii")
+
+
+class Verifier:
+    """Verify upstream-jwt tokens.
+
+    keys: VerificationKey objects (make_key / keys_from_jwks), or use add_key,
+    add_jwks, or jwks_url (asymmetric keys fetched, cached and refreshed).
+    issuer/audience: None = not checked. leeway, max_lifetime (<= 0: unlimited)
+    in seconds. bind: which request bindings are checked (default all four).
+    check_headers: True = the token must bind headers (hdrs/hdr_sha256) and they
+    must match; False = not checked; None (default) = checked when the token
+    carries them or required_headers is set. required_headers: names the token
+    must bind. replay_store: InMemoryReplayStore / RedisReplayStore / None.
+    """
+
+    def __init__(self, keys: Iterable[VerificationKey] = (), *, issuer: Optional[str] = "kong",
+                 audience: Optional[str] = None, leeway: int = 5, max_lifetime: int = 3600,
+                 max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+                 bind: Collection[str] = BINDINGS, check_headers: Optional[bool] = None,
+                 required_headers: Sequence[str] = (), replay_store: Optional[ReplayStore] = None,
+                 jwks_url: Optional[str] = None, jwks: Optional[JwksSource] = None) -> None:
+        if leeway < 0:
+            raise ConfigurationError("leeway must not be negative")
+        unknown = set(bind) - set(BINDINGS)
+        if unknown:
+            raise ConfigurationError(f"unknown binding {sorted(unknown)}")
+        self.keys = KeySet(keys)
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = int(leeway)
+        self.max_lifetime = int(max_lifetime)
+        self.max_token_length = max_token_length or DEFAULT_MAX_TOKEN_LENGTH
+        self.bind = frozenset(bind)
+        self.check_headers = check_headers
+        self.required_headers = [h.lower() for h in required_headers]
+        self.replay_store = replay_store
+        self.jwks = jwks or (JwksSource(jwks_url) if jwks_url else None)
+
+    # ---- keys (start-up) ---------------------------------------------------
+    def add_key(self, alg: str, material: KeyMaterial, kid: Optional[str] = None) -> "Verifier":
+        self.keys.extend([make_key(alg, material, kid)])
+        return self
+
+    def add_jwks(self, jwks: Union[str, bytes, Mapping[str, Any]], alg: Optional[str] = None) -> "Verifier":
+        self.keys.extend(keys_from_jwks(jwks, alg))
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **kw: Any) -> "Verifier":
+        """The configuration a container gets from its environment:
+        UPSTREAM_JWT_SECRET (HS* secret, kid-less: accepts any kid the gateway
+        sets), UPSTREAM_JWT_ALG (HS256), UPSTREAM_JWT_PUBLIC_KEY (PEM text, for
+        asymmetric algorithms), UPSTREAM_JWT_JWKS_URL, UPSTREAM_JWT_ISSUER
+        (kong), UPSTREAM_JWT_AUDIENCE, UPSTREAM_JWT_LEEWAY (5),
+        UPSTREAM_JWT_MAX_LIFETIME (3600), UPSTREAM_JWT_REDIS_URL (replay store
+        shared by replicas). Keyword arguments override."""
+        env = os.environ if environ is None else environ
+        alg = env.get("UPSTREAM_JWT_ALG", "HS256")
+        opts: Dict[str, Any] = {
+            "issuer": env.get("UPSTREAM_JWT_ISSUER", "kong"),
+            "audience": env.get("UPSTREAM_JWT_AUDIENCE") or None,
+            "leeway": int(env.get("UPSTREAM_JWT_LEEWAY", "5")),
+            "max_lifetime": int(env.get("UPSTREAM_JWT_MAX_LIFETIME", "3600")),
+            "jwks_url": env.get("UPSTREAM_JWT_JWKS_URL") or None,
+        }
+        if env.get("UPSTREAM_JWT_REDIS_URL"):
+            from .replay import RedisReplayStore
+
+            opts["replay_store"] = RedisReplayStore.from_url(env["UPSTREAM_JWT_REDIS_URL"])
+        opts.update(kw)
+        v = cls(**opts)
+        if env.get("UPSTREAM_JWT_SECRET"):
+            v.add_key(alg, env["UPSTREAM_JWT_SECRET"].encode("utf-8"))
+        if env.get("UPSTREAM_JWT_PUBLIC_KEY"):
+            v.add_key(alg, env["UPSTREAM_JWT_PUBLIC_KEY"].encode("utf-8"))
+        if not len(v.keys) and v.jwks is None:
+            raise ConfigurationError("no key: set UPSTREAM_JWT_SECRET, UPSTREAM_JWT_PUBLIC_KEY or UPSTREAM_JWT_JWKS_URL")
+        return v
+
+    # ---- per request -------------------------------------------------------
+    def _select(self, alg: str, kid: Optional[str]) -> Sequence[VerificationKey]:
+        if self.jwks is None:
+            return self.keys.select(alg, kid)
+        try:
+            return self._with_remote().select(alg, kid)
+        except VerificationError as e:
+            if e.reason != "unknown_kid" or not self.jwks.refresh_for_unknown_kid():
+                raise
+            return self._with_remote().select(alg, kid)
+
+    def _with_remote(self) -> KeySet:
+        assert self.jwks is not None
+        own = self.keys
+        # Configured keys win over a remote key with the same kid.
+        return KeySet(list(own._keys) + [k for k in self.jwks.keys()
+                                          if k.kid is None or not own.has_kid(k.kid)])
+
+    def verify(self, token: Union[str, bytes], request: Optional[Request] = None, *,
+               now: Optional[int] = None) -> Claims:
+        """The token's claims, or VerificationError. `request` is required when
+        any binding is checked."""
+        if now is None:
+            now = int(time.time())
+        raw = as_bytes(token)
+
+        if len(raw) > self.max_token_length:
+            raise VerificationError("token_too_long", f"token is {len(raw)} bytes; the limit is {self.max_token_length}")
+        parts = raw.split(b".")
+        if len(parts) != 3:
+            raise VerificationError("malformed", "token is not three dot-separated segments")
+        decoded = []
+        for part, what in zip(parts, ("header", "claims", "signature")):
+            d = _strict.b64url_decode(part)
+            if d is None:
+                raise VerificationError("bad_base64", f"{what} segment is not strict base64url")
+            decoded.append(d)
+        header_raw, payload_raw, signature = decoded
+
+        header = _json_object(header_raw, "bad_header", "header")
+        alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise VerificationError("bad_header", "header has no alg string")
+        if "typ" in header and header["typ"] != "JWT":
+            raise VerificationError("bad_header", 'header typ is not "JWT"')
+        kid = header.get("kid")
+        if "kid" in header and not isinstance(kid, str):
+            raise VerificationError("bad_header", "header kid is not a string")
+        if "crit" in header:
+            raise VerificationError("crit_unsupported", "header has crit; no critical extension is understood")
+        if alg.lower() == "none":
+            raise VerificationError("alg_none", "alg none is never accepted")
+        if alg not in ALGORITHMS:
+            raise VerificationError("alg_not_allowed", "algorithm is not supported")
+
+        candidates = self._select(alg, kid)
+        signing_input = parts[0] + b"." + parts[1]
+        if not any(k.verify(signing_input, signature) for k in candidates):
+            raise VerificationError("bad_signature", f"signature does not verify with any of {len(candidates)} {alg} keys")
+
+        claims = _json_object(payload_raw, "bad_claims", "claims")
+        exp, nbf, iat = (_member(claims, n, "number") for n in ("exp", "nbf", "iat"))
+        iss, jti, htm, htu, qsh, bsh = (_member(claims, n, "string")
+                                        for n in ("iss", "jti", "htm", "htu", "query_sha256", "body_sha256"))
+        hdrs = claims.get("hdrs")
+        if "hdrs" in claims and not (isinstance(hdrs, list) and all(isinstance(h, str) for h in hdrs)):
+            raise VerificationError("bad_claims", "claim hdrs must be an array of strings")
+        hsh = _member(claims, "hdr_sha256", "string")
+        aud = claims.get("aud")
+        if "aud" in claims and not (isinstance(aud, str) or (
+                isinstance(aud, list) and all(isinstance(a, str) for a in aud))):
+            raise VerificationError("bad_claims", "claim aud must be a string or an array of strings")
+
+        # time, compared as the core does: as IEEE doubles
+        dnow, leeway = float(now), float(self.leeway)
+        if exp is None:
+            raise VerificationError("missing_claim", "claim exp is missing")
+        e = float(exp)
+        if dnow >= e + leeway:
+            raise VerificationError("expired", f"token expired at {exp}, now {now} (leeway {self.leeway})")
+        if nbf is not None and float(nbf) > dnow + leeway:
+            raise VerificationError("not_yet_valid", f"token not valid before {nbf}, now {now}")
+        if iat is not None and float(iat) > dnow + leeway:
+            raise VerificationError("issued_in_future", f"token issued at {iat}, in the future; now {now}")
+        if self.max_lifetime > 0:
+            lifetime = e - (float(iat) if iat is not None else dnow)
+            if lifetime > float(self.max_lifetime):
+                raise VerificationError("lifetime_too_long", f"token lifetime exceeds the maximum {self.max_lifetime} s")
+
+        if self.issuer is not None:
+            if iss is None:
+                raise VerificationError("missing_claim", "claim iss is missing")
+            if iss != self.issuer:
+                raise VerificationError("bad_issuer", "issuer does not match")
+        if self.audience is not None:
+            if aud is None:
+                raise VerificationError("missing_claim", "claim aud is missing")
+            if not (aud == self.audience if isinstance(aud, str) else self.audience in aud):
+                raise VerificationError("bad_audience", f"audience does not include {self.audience!r}")
+
+        # htm/htu: bytes against bytes, the raw path as received, never decoded.
+        for what, name, value, reason in (("method", "htm", htm, "method_mismatch"),
+                                          ("path", "htu", htu, "path_mismatch"),
+                                          ("query", "query_sha256", qsh, "query_mismatch"),
+                                          ("body", "body_sha256", bsh, "body_mismatch")):
+            if what not in self.bind:
+                continue
+            if value is None:
+                raise VerificationError("missing_claim", f"claim {name} is missing")
+            if not _ct_equal(value.encode("utf-8"), _received(what, request)):
+                raise VerificationError(reason, f"claim {name} does not match the request")
+
+        check = self.check_headers
+        if check is None:
+            check = "hdrs" in claims or "hdr_sha256" in claims or bool(self.required_headers)
+        if check:
+            if request is None:
+                raise ConfigurationError("verify() needs the request to check bound headers")
+            if hdrs is None or hsh is None:
+                raise VerificationError("missing_claim", "claim hdrs/hdr_sha256 is missing")
+            bound = [h.lower() for h in hdrs]
+            for name in self.required_headers:
+                if name not in bound:
+                    raise VerificationError("header_mismatch", f"header {name!r} is not bound by the token")
+            want = headers_sha256(hdrs, request.headers)
+            if not _ct_equal(hsh.encode("utf-8"), want.encode("ascii")):
+                raise VerificationError("header_mismatch", "bound headers do not match hdr_sha256")
+
+        if self.replay_store is not None:
+            if jti is None:
+                raise VerificationError("missing_claim", "claim jti is missing (replay check)")
+            # Remember the jti as long as the token could still be accepted.
+            expires_at = int(min(math.ceil(e) + leeway, 9.0e18))
+            self.replay_store.check_and_insert(jti, expires_at, now)
+        return claims

@@ -1,0 +1,133 @@
+"""WSGI middleware: verifies before the application runs; the application then
+reads the same body it would have read (spooled while it was hashed) and finds
+the claims in environ["upstream_jwt.claims"]."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import quote
+
+from ._http import (CLAIMS_KEY, DEFAULT_HEADER, DEFAULT_MAX_BODY, SPOOL_IN_MEMORY, error_reply,
+                    log_rejection, split_target, token_from)
+from .errors import VerificationError
+from .request import BodyHasher, Request
+from .verifier import Verifier
+
+CHUNK = 64 * 1024
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _environ_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def raw_target(environ: Dict[str, Any]) -> Tuple[bytes, Optional[bytes]]:
+    """Raw path and query as received, from the request target a server keeps
+    (RAW_URI as gunicorn sets it, REQUEST_URI as uWSGI sets it; werkzeug's dev
+    server: see flask.raw_target_request_handler). Without one, PATH_INFO
+    (percent-decoded by the server) is re-encoded, which can differ from what
+    was sent: such a request then fails closed with path_mismatch."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if target:
+        t = target.encode("latin-1")
+        if environ.get(_RAW_TARGET_KEY) is None and str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/"):
+            # werkzeug's dev server stores the target UTF-8-encoded then
+            # latin-1-decoded (its "WSGI encoding dance"): undo it.
+            t = t.decode("utf-8").encode("latin-1")
+        if t.startswith((b"http://", b"https://")):  # absolute-form: drop scheme and authority
+            slash = t.find(b"/", t.find(b"//") + 2)
+            t = t[slash:] if slash >= 0 else b"/"
+        return split_target(t)
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+    query = environ.get("QUERY_STRING")
+    return quote(path, safe="/:@!$&'()*+,;=-._~%").encode("ascii"), (query.encode("latin-1") if query else None)
+
+
+_RAW_TARGET_KEY = "upstream_jwt.raw_target"
+
+
+def received_headers(environ: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
+    """WSGI keeps one HTTP_* entry per name (repeats joined by the server): bound
+    headers that were repeated cannot be reconstructed exactly here (ASGI can)."""
+    out = []
+    for k, v in environ.items():
+        if k.startswith("HTTP_"):
+            out.append((k[5:].replace("_", "-").lower().encode("latin-1"), v.encode("latin-1")))
+    for k in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(k):
+            out.append((k.replace("_", "-").lower().encode(), environ[k].encode("latin-1")))
+    return out
+
+
+class WSGIMiddleware:
+    """app = WSGIMiddleware(app, verifier). header: the token header;
+    max_body_size: larger bodies get 413 (the gateway never signs them);
+    exempt: paths (raw bytes) that skip verification, e.g. [b"/healthz"];
+    on_reject: called with each VerificationError (metrics)."""
+
+    def __init__(self, app: WSGIApp, verifier: Verifier, *, header: str = DEFAULT_HEADER,
+                 max_body_size: int = DEFAULT_MAX_BODY, exempt: Iterable[bytes] = (),
+                 on_reject: Optional[Callable[[VerificationError], None]] = None) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.key = _environ_key(header)
+        self.max_body_size = max_body_size
+        self.exempt = frozenset(exempt)
+        self.on_reject = on_reject
+
+    def _read_body(self, environ: Dict[str, Any]) -> Tuple[Any, BodyHasher]:
+        hasher = BodyHasher()
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        stream = environ["wsgi.input"]
+        length = environ.get("CONTENT_LENGTH")
+        try:
+            remaining: Optional[int] = int(length) if length else None
+        except ValueError:
+            raise VerificationError("bad_request", "Content-Length is not a number") from None
+        if remaining is None and not environ.get("wsgi.input_terminated"):
+            remaining = 0  # no framing the server vouches for: no body
+        if remaining is not None and remaining > self.max_body_size:
+            raise VerificationError("body_too_large", "body exceeds max_body_size")
+        while remaining is None or remaining > 0:
+            chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not chunk:
+                if remaining:
+                    raise VerificationError("bad_request", "body shorter than Content-Length")
+                break
+            hasher.update(chunk)
+            if hasher.size > self.max_body_size:
+                raise VerificationError("body_too_large", "body exceeds max_body_size")
+            spool.write(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+        spool.seek(0)
+        return spool, hasher
+
+    def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path, query = raw_target(environ)
+        if path in self.exempt:
+            return self.app(environ, start_response)
+        try:
+            value = environ.get(self.key)
+            token = token_from([value.encode("latin-1")] if value is not None else [])
+            spool, hasher = self._read_body(environ)
+            request = Request(method, path, query, hasher.b64(), received_headers(environ))
+            claims = self.verifier.verify(token, request)
+        except VerificationError as e:
+            log_rejection(method, path, e)
+            if self.on_reject is not None:
+                self.on_reject(e)
+            status, headers, body = error_reply(e)
+            start_response(f"{status} {_REASON_PHRASE.get(status, 'Error')}", headers)
+            return [body]
+        environ["wsgi.input"] = spool
+        environ["CONTENT_LENGTH"] = str(hasher.size)
+        environ[CLAIMS_KEY] = claims
+        return self.app(environ, start_response)
+
+
+_REASON_PHRASE = {400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large",
+                  503: "Service Unavailable"}

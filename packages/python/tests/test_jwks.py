@@ -1,0 +1,125 @@
+"""Keys from a JWKS URL: a local JWKS server, a key rotation at the gateway with
+no verifier restart, the rate limit on refreshes for unknown kids, fail closed
+without any key set."""
+
+import json
+import os
+import threading
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+from jwt.algorithms import ECAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from support import b64sha, claims_for
+
+from upstream_jwt_verify import JwksSource, Request, VerificationError, Verifier
+
+GET = Request("GET", b"/orders/42", None, b64sha(b""), [])
+
+
+def jwk(private, kid):
+    d = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+    d.update(kid=kid, alg="ES256", use="sig")
+    return d
+
+
+class JwksServer:
+    def __init__(self):
+        self.doc = {"keys": []}
+        self.hits = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits += 1
+                body = json.dumps(outer.doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def es_token(private, kid):
+    return jwt.encode(claims_for(), private, algorithm="ES256", headers={"kid": kid})
+
+
+class JwksUrl(unittest.TestCase):
+    def setUp(self):
+        self.server = JwksServer()
+        self.k1 = ec.generate_private_key(ec.SECP256R1())
+        self.k2 = ec.generate_private_key(ec.SECP256R1())
+        self.server.doc = {"keys": [jwk(self.k1, "2024-05"),
+                                    {"kty": "RSA", "use": "enc", "kid": "enc-1", "n": "AQAB", "e": "AQAB"},
+                                    {"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0cw", "alg": "HS256", "kid": "hs"}]}
+        self.clock = [1000.0]
+        self.source = JwksSource(self.server.url, max_age=300, min_refresh_interval=30,
+                                 clock=lambda: self.clock[0])
+        self.verifier = Verifier(audience="orders", jwks=self.source)
+
+    def tearDown(self):
+        self.server.stop()
+
+    def reason(self, tok):
+        try:
+            self.verifier.verify(tok, GET)
+            return "valid"
+        except VerificationError as e:
+            return e.reason
+
+    def test_rotation_without_restart(self):
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
+        self.assertEqual(self.server.hits, 1)
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
+        self.assertEqual(self.server.hits, 1, "cached")
+        # the gateway rotates: the JWKS now publishes the new key
+        self.server.doc = {"keys": [jwk(self.k2, "2024-06"), jwk(self.k1, "2024-05")]}
+        self.clock[0] += 31
+        self.assertEqual(self.reason(es_token(self.k2, "2024-06")), "valid")
+        self.assertEqual(self.server.hits, 2)
+
+    def test_unknown_kid_refresh_is_rate_limited(self):
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
+        for i in range(20):
+            self.assertEqual(self.reason(es_token(self.k2, f"made-up-{i}")), "unknown_kid")
+        self.assertEqual(self.server.hits, 1, "no refetch within min_refresh_interval")
+        self.clock[0] += 30
+        self.assertEqual(self.reason(es_token(self.k2, "made-up")), "unknown_kid")
+        self.assertEqual(self.server.hits, 2)
+
+    def test_stale_set_is_refetched_after_max_age(self):
+        self.reason(es_token(self.k1, "2024-05"))
+        self.clock[0] += 300
+        self.reason(es_token(self.k1, "2024-05"))
+        self.assertEqual(self.server.hits, 2)
+
+    def test_shared_secrets_in_a_jwks_url_are_ignored(self):
+        tok = jwt.encode(claims_for(), b"secretsecretsecretsecretsecrets", algorithm="HS256", headers={"kid": "hs"})
+        self.assertEqual(self.reason(tok), "unknown_kid")  # the secret was never registered
+
+    def test_unreachable_without_a_cached_set_fails_closed(self):
+        self.server.stop()
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "jwks_unavailable")
+
+    def test_unreachable_later_keeps_the_last_good_set(self):
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
+        self.server.stop()
+        self.clock[0] += 400
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
+
+
+if __name__ == "__main__":
+    unittest.main()
