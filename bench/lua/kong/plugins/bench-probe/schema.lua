@@ -1,4 +1,5 @@
 local typedefs = require "kong.db.schema.typedefs"
+require "bench_jit"  -- OpenResty's LuaJIT trace limits for every variant (bench/lua/bench_jit.lua)
 
 return {
   name = "bench-probe",
