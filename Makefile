@@ -126,5 +126,11 @@ hardening-long: build asan
 	  HARDENING_ASAN_LIB=$(CURDIR)/build-asan/libupstream_jwt.so \
 	  UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so spec/hardening/run
 
+# Mutation test of the verifier's comparisons (slow: one rebuild per mutant, own
+# build dir build-mutation/; not part of `make test`). Prints killed/survived.
+.PHONY: mutation
+mutation: deps
+	$(PYTHON) test/mutation/verifier_mutants.py --build-dir $(CURDIR)/build-mutation --jobs $(JOBS)
+
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench build-runtime
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-hardening build-bench build-runtime build-mutation

@@ -138,7 +138,7 @@ Result<JwkKey> one_jwk(const Json& jwk, std::optional<Algorithm> alg_arg) {
     alg = parsed;
   }
   if (!alg) return jwk_error("key has no \"alg\" and none was given");
-  if (auto u = jwk.find("use"); u != jwk.end() && (!u->is_string() || *u != "sig"))
+  if (auto u = jwk.find("use"); u != jwk.end() && (!u->is_string() || u->get_ref<const std::string&>() != "sig"))
     return jwk_error("\"use\" is not \"sig\"");
 
   std::optional<std::string> kid;

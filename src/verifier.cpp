@@ -244,7 +244,9 @@ Result<VerifiedToken> Verifier::verify_without_replay(std::string_view token,
   auto alg_it = header.find("alg");
   if (alg_it == header.end() || !alg_it->is_string())
     return make_rejection(Reason::bad_header, "header has no alg string");
-  if (auto typ = header.find("typ"); typ != header.end() && (!typ->is_string() || *typ != "JWT"))
+  // Compared as a std::string: json != "JWT" builds a temporary json inside a
+  // noexcept operator, so an allocation failure there would terminate.
+  if (auto typ = header.find("typ"); typ != header.end() && (!typ->is_string() || typ->get_ref<const std::string&>() != "JWT"))
     return make_rejection(Reason::bad_header, "header typ is not \"JWT\"");
   if (auto kid = header.find("kid"); kid != header.end()) {
     if (!kid->is_string()) return make_rejection(Reason::bad_header, "header kid is not a string");

@@ -275,3 +275,29 @@ TEST(AbiAllocFailure, AddJwkIsAllOrNothing) {
     EXPECT_EQ(v.key_count(), 1u) << "allocation " << k << ": a partial JWKS was registered";
   }
 }
+
+TEST(AbiAllocFailure, HeaderBindingFailsClosed) {
+  const ujwt_header lines[] = {{"Content-Type", 12, "application/json", 16},
+                               {"X-A", 3, " 1 ", 3}, {"x-a", 3, "2", 1}};
+  char digest[UJWT_SHA256_B64_LEN];
+  std::size_t digest_len = 0;
+  expect_clean_failures("headers_sha256", [&](ujwt_error* e) {
+    return ujwt_headers_sha256("content-type,x-a,x-absent", 25, lines, 3, digest, sizeof digest,
+                               &digest_len, e);
+  });
+  ujwt_signer* s = nullptr;
+  ASSERT_EQ(ujwt_signer_new("HS256", 5, u8(kSecret), kSecret.size(), nullptr, 0, &s, nullptr), UJWT_OK);
+  SignerPtr signer(s);
+  ClaimsSpec spec;
+  spec.hdr_names = "content-type,x-a,x-absent";
+  spec.hdr_sha256 = std::string(digest, digest_len);
+  const ujwt_claims c = spec.c();
+  std::string token(2048, '\0');
+  std::size_t token_len = 0;
+  expect_clean_failures("sign with hdrs", [&](ujwt_error* e) {
+    return ujwt_sign(signer.get(), &c, token.data(), token.size(), &token_len, e);
+  });
+  // ujwt_verify is not run under injected failures: nlohmann::json frees a
+  // non-empty array or object (hdrs, consumer) with a heap-allocated stack
+  // inside its noexcept destructor, so a failure there terminates.
+}

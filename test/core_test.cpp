@@ -414,6 +414,42 @@ TEST(VerifierCpp, SplitVerifyDoesNotBurnJtiUntilRecorded) {
   EXPECT_EQ(full.error().reason, Reason::replayed);
 }
 
+TEST(VerifierCpp, HeaderListArgumentsThroughTheCppApi) {
+  auto s = Signer::create(Algorithm::HS256, std::string(32, 's'));
+  ASSERT_TRUE(s.ok());
+  auto digest = headers_sha256("x-a", HeaderList());
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest.value(), sha256_b64("x-a:\n").value());
+  Claims c;
+  c.iss = "kong";
+  c.now = 1700000000;
+  c.hdr_names = "X-A";
+  c.hdr_sha256 = digest.value();
+  const std::string token = s.value().sign(c).value();
+  Verifier v;
+  ASSERT_TRUE(v.add_key(Algorithm::HS256, std::string(32, 's')).ok());
+  VerifyOptions o;
+  o.now = 1700000000;
+  o.headers = HeaderList();  // checked; the request had no headers at all
+  EXPECT_TRUE(v.verify(token, o).ok());
+  const std::vector<Header> lines = {{"X-A", "1"}};
+  o.headers = HeaderList(lines);
+  auto r = v.verify(token, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().reason, Reason::header_mismatch);
+  o.headers = HeaderList(nullptr, 2);
+  r = v.verify(token, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().status, Status::invalid_argument);
+  EXPECT_EQ(headers_sha256("x-a", HeaderList(nullptr, 1)).error().status, Status::invalid_argument);
+  auto names = parse_header_names("Content-Type,X-A");
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(names.value(), (std::vector<std::string>{"content-type", "x-a"}));
+  EXPECT_EQ(validate_header_names("a,b,c").value(), 3u);
+  EXPECT_TRUE(is_header_token("x-a"));
+  EXPECT_FALSE(is_header_token(""));
+}
+
 // ---- replay cache ---------------------------------------------------------------
 
 TEST(ReplayCacheCpp, RemembersUntilExpiry) {

@@ -1,7 +1,8 @@
 -- config.bind_headers end to end: dev/gateway signs, a raw upstream records
 -- the exact headers it receives, and a PyJWT verifier
--- (spec/e2e/support/verify_bound.py, hashlib for the digest) checks the
--- binding over them, as a service would. A header changed after signing (here
+-- (spec/e2e/support/verify_bound.py, hashlib for the digest) and the
+-- project's CLI (`verify --header`) check the binding over them, as a service
+-- would. A header changed after signing (here
 -- by a plugin that runs after upstream-jwt, as ai-request-transformer or a
 -- post-function would) is caught; a client's underscore spelling of a bound
 -- header never reaches the service.
@@ -41,13 +42,20 @@ services:
             config:
               set:
                 Content-Type: application/x-www-form-urlencoded
+      - name: tenant
+        paths: [/tenant]
+        plugins:
+          - name: upstream-jwt
+            config:
+              secret: %s
+              bind_headers: [X_Tenant]
       - name: unbound
         paths: [/unbound]
         plugins:
           - name: upstream-jwt
             config:
               secret: %s
-]]):format(P.upstream, SECRET, SECRET)
+]]):format(P.upstream, SECRET, SECRET, SECRET)
 end
 
 local secret_file
@@ -57,6 +65,21 @@ local function verify(seen, required)
   return H.sh(table.concat({ "/usr/bin/python3", H.q(H.root .. "/spec/e2e/support/verify_bound.py"),
                              H.q(secret_file), "bound", H.q(seen.token),
                              H.q(cjson.encode(seen.headers)), H.q(required or "") }, " "))
+end
+
+-- The same check with the project's CLI (`verify --header ... --require-headers`).
+-- Returns ok, output.
+local function cli_verify(seen, required)
+  local args = { "--alg", "HS256", "--key", secret_file, "--aud", "bound", "--iss", "kong" }
+  for _, h in ipairs(seen.headers) do
+    args[#args + 1] = "--header"
+    args[#args + 1] = h[1] .. ": " .. h[2]
+  end
+  if required then
+    args[#args + 1] = "--require-headers"
+    args[#args + 1] = required
+  end
+  return H.cli_verify(args, seen.token)
 end
 
 local function post(path, lines, body)
@@ -83,6 +106,8 @@ describe("e2e: bind_headers", function()
     local seen = post("/bind/o", { "Content-Type: application/json", "X-HTTP-Method-Override: PATCH" })
     local ok, out = verify(seen, "X-HTTP-Method-Override")
     assert(ok, out)
+    local cli_ok, cli_out = cli_verify(seen, "X-HTTP-Method-Override")
+    assert(cli_ok, cli_out)
     local claims = cjson.decode(out)
     assert.same({ "x-http-method-override", "content-type" }, claims.hdrs)
     assert.equal(H.digest("x-http-method-override:PATCH\ncontent-type:application/json\n"),
@@ -99,11 +124,17 @@ describe("e2e: bind_headers", function()
     local ok, out = verify(seen)
     assert.is_false(ok)
     assert.matches("header_mismatch", out, 1, true)
+    ok, out = cli_verify(seen)
+    assert.is_false(ok)
+    assert.matches("header_mismatch", out, 1, true)
   end)
 
   it("catches a Content-Type changed after signing", function()
     local seen = post("/retyped/o", { "Content-Type: application/json" })
     local ok, out = verify(seen)
+    assert.is_false(ok)
+    assert.matches("header_mismatch", out, 1, true)
+    ok, out = cli_verify(seen)
     assert.is_false(ok)
     assert.matches("header_mismatch", out, 1, true)
   end)
@@ -118,6 +149,15 @@ describe("e2e: bind_headers", function()
                  cjson.decode(out).hdr_sha256)
   end)
 
+  it("keeps only the configured spelling of a bound name with '_'", function()
+    local seen = post("/tenant/o", { "X-Tenant: evil", "X_Tenant: acme" })
+    assert.same({ { "X_Tenant", "acme" } }, R.spelled_like(seen, "x-tenant"))
+    local ok, out = verify(seen)
+    assert(ok, out)
+    assert.equal(H.digest("x_tenant:acme\n"), cjson.decode(out).hdr_sha256)
+    assert(cli_verify(seen))
+  end)
+
   it("binds a header repeated, in order, and one sent after 120 others", function()
     local lines = {}
     for i = 1, 120 do
@@ -129,6 +169,7 @@ describe("e2e: bind_headers", function()
     local seen = post("/bind/o", lines, "hello")
     local ok, out = verify(seen)
     assert(ok, out)
+    assert(cli_verify(seen))
     assert.equal(H.digest("x-http-method-override:DELETE, PUT\ncontent-type:text/plain\n"),
                  cjson.decode(out).hdr_sha256)
   end)
@@ -137,6 +178,9 @@ describe("e2e: bind_headers", function()
     local seen = post("/unbound/o", { "Content-Type: application/json", "X-HTTP-Method-Override: DELETE" })
     assert.is_nil(H.jwt_claims(seen.token).hdrs)
     local ok, out = verify(seen, "X-HTTP-Method-Override")
+    assert.is_false(ok)
+    assert.matches("missing_claim", out, 1, true)
+    ok, out = cli_verify(seen, "X-HTTP-Method-Override")
     assert.is_false(ok)
     assert.matches("missing_claim", out, 1, true)
   end)

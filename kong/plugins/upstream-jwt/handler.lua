@@ -79,22 +79,24 @@ local function fold(name)
   return f
 end
 
--- nginx's $http_<name> matches a header whatever its case and '-'/'_'
--- spelling, so one variable read tells whether the client sent anything
--- spelled like our header (nearly never).
-local token_header_vars = {}
+-- Per token header name: nginx's $http_<name>, which matches a header
+-- whatever its case and '-'/'_' spelling, so one variable read tells whether
+-- the client sent anything spelled like our header (nearly never); and the
+-- name lowercased and folded.
+local token_headers = {}
 
-local function token_header_var(name)
-  local var = token_header_vars[name]
-  if not var then
-    var = "http_" .. name:lower():gsub("-", "_")
-    token_header_vars[name] = var
+local function token_header(name)
+  local t = token_headers[name]
+  if not t then
+    t = { var = "http_" .. name:lower():gsub("-", "_"), lower = name:lower(), folded = fold(name) }
+    token_headers[name] = t
   end
-  return var
+  return t
 end
 
 -- Per `bind_headers` array: the lowercased names, ','-joined for the native
--- library (schema-validated tokens never contain ','), and as a set.
+-- library (schema-validated tokens never contain ','), and a map from each
+-- folded name to the one spelling of it that may reach the upstream.
 local bind_cache = setmetatable({}, { __mode = "k" })
 
 local function bound_names(conf)
@@ -104,31 +106,31 @@ local function bound_names(conf)
   end
   local b = bind_cache[list]
   if not b then
-    local names, set = {}, {}
+    local names, spelling = {}, {}
     for i, name in ipairs(list) do
       names[i] = name:lower()
-      set[fold(name)] = true
+      spelling[fold(name)] = names[i]
     end
-    b = { names = names, joined = table.concat(names, ","), folded = set }
+    b = { names = names, joined = table.concat(names, ","), spelling = spelling }
     bind_cache[list] = b
   end
   return b
 end
 
---- Clears the client's token header (every spelling) and every underscore
--- spelling of a framing or bound header. Lists the headers only when the
--- binding needs them or an $http_ look-up says a spelling may be present;
--- a real Content-Length makes that look-up answer too, so requests with a
--- body are listed.
+--- Clears the client's token header (every spelling), every underscore
+-- spelling of a framing header, and every spelling of a bound header but the
+-- configured one. Lists the headers only when the binding needs them or an
+-- $http_ look-up says such a spelling may be present; a real Content-Length
+-- makes that look-up answer too, so requests with a body are listed.
 -- @return the headers the upstream will receive, as ngx.req.get_headers(0)
 -- gives them (lowercased names, repeats as arrays in the order received),
 -- or nil when they were not listed.
 local function scrub_headers(conf, bind)
   local var = ngx.var
-  local token_name = conf.header
-  local token_sent = var[token_header_var(token_name)] ~= nil
+  local token = token_header(conf.header)
+  local token_sent = var[token.var] ~= nil
   if token_sent then
-    kong.service.request.clear_header(token_name)
+    kong.service.request.clear_header(conf.header)
   end
   if not (bind or token_sent or var.http_content_length ~= nil
           or var.http_transfer_encoding ~= nil) then
@@ -137,18 +139,17 @@ local function scrub_headers(conf, bind)
   -- 0: no limit. With Kong's default of 100 a client could push a
   -- look-alike or a bound header past the listing.
   local headers = ngx.req.get_headers(0)
-  local token_folded = fold(token_name)
-  local bound = bind and bind.folded
+  local spelling = bind and bind.spelling
   for name in pairs(headers) do
-    if find(name, "_", 1, true) then
-      local f = fold(name)
-      if f == token_folded or FRAMING_HEADERS[f] or (bound and bound[f]) then
-        kong.service.request.clear_header(name)
-        headers[name] = nil
-      end
+    -- names come lowercased: only one with '_' folds to something else
+    local f = find(name, "_", 1, true) and fold(name) or name
+    local keep = spelling and spelling[f]
+    if f == token.folded or (f ~= name and FRAMING_HEADERS[f]) or (keep and keep ~= name) then
+      kong.service.request.clear_header(name)
+      headers[name] = nil
     end
   end
-  headers[token_name:lower()] = nil
+  headers[token.lower] = nil
   return headers
 end
 
@@ -291,11 +292,12 @@ end
 local function body_sha256(conf)
   local max = conf.max_body_size
   -- $content_length is the Content-Length nginx parsed into
-  -- r->headers_in (a header named exactly that, matched by its lowercased
-  -- name, so `Content_Length` never sets it; a duplicate, a non-number or
-  -- one beside Transfer-Encoding is refused with 400 before any plugin
-  -- runs), or the length of a body a plugin already read or replaced. Not
-  -- $http_content_length: that is the first header of any '-'/'_' spelling.
+  -- r->headers_in: known headers are looked up by their lowercased name, in
+  -- which '_' stays '_', so `Content_Length` never sets it; a duplicate, a
+  -- non-number or one beside Transfer-Encoding is refused with 400 before
+  -- any plugin runs. After a plugin read or replaced the body it is that
+  -- body's length. Not $http_content_length: that is the first header of
+  -- any '-'/'_' spelling.
   local declared = tonumber(ngx.var.content_length)
   if declared then
     if declared > max then

@@ -253,7 +253,7 @@ return {
                          .. "lowercased names in this order and `hdr_sha256` is base64url(SHA-256) "
                          .. "of one `name:value\\n` line per name (every value of a repeated header, "
                          .. "trimmed, joined with `, `; empty when absent), over the headers the "
-                         .. "upstream receives. Underscore spellings of these names are removed. "
+                         .. "upstream receives. Other '_'/'-' spellings of these names are removed. "
                          .. "Bind headers the service acts on, e.g. `Content-Type` or "
                          .. "`X-HTTP-Method-Override`.",
               type = "array",
