@@ -87,6 +87,22 @@ inline ujwt_claims make_claims(const Request& r, const char* body_b64) {
   return c;
 }
 
+// What a service checks a token of Request against: every check on (iss, aud,
+// lifetime with 5 s leeway and at most 300 s, method, path, query, body).
+inline ujwt_verify_options make_verify_options(const Request& r, const char* body_b64) {
+  ujwt_verify_options o;
+  std::memset(&o, 0, sizeof o);
+  o.issuer = r.iss; o.issuer_len = std::strlen(r.iss);
+  o.audience = r.aud; o.audience_len = std::strlen(r.aud);
+  o.leeway = 5;
+  o.max_lifetime = 300;
+  o.method = r.method; o.method_len = std::strlen(r.method);
+  o.path = r.path; o.path_len = std::strlen(r.path);
+  o.query = r.query; o.query_len = std::strlen(r.query);
+  o.body_sha256 = body_b64; o.body_sha256_len = UJWT_SHA256_B64_LEN;
+  return o;
+}
+
 // One request's signing work: SHA-256 of the body into the claims' digest
 // slot, then the token into out. Returns the token length, 0 on failure.
 inline size_t sign_request(const ujwt_signer* s, ujwt_claims& claims, char* body_b64,

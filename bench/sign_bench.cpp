@@ -117,17 +117,8 @@ void BM_verify(benchmark::State& state, std::string alg, size_t body_len) {
   const auto& body = s.body;
   ujwt_error& err = s.err;
 
-  ujwt_verify_options o;
-  std::memset(&o, 0, sizeof o);
-  o.issuer = req.iss; o.issuer_len = std::strlen(req.iss);
-  o.audience = req.aud; o.audience_len = std::strlen(req.aud);
-  o.leeway = 5;
-  o.max_lifetime = 300;
-  o.method = req.method; o.method_len = std::strlen(req.method);
-  o.path = req.path; o.path_len = std::strlen(req.path);
-  o.query = req.query; o.query_len = std::strlen(req.query);
   char seen_b64[UJWT_SHA256_B64_LEN];
-  o.body_sha256 = seen_b64; o.body_sha256_len = UJWT_SHA256_B64_LEN;
+  const ujwt_verify_options o = ujbench::make_verify_options(req, seen_b64);
   char claims_out[2048];
   for (auto _ : state) {
     size_t n = 0;
