@@ -120,9 +120,6 @@ demo: deps build kong-runtime
 # nginx, the gateway under wrk, peak RSS on a 200 MB body. Writes
 # BENCHMARKS.md and bench/sign_cost.png (own build dir: build-bench/).
 bench: deps
-	@# The Node verifier benchmark needs the package's one dependency (jose).
-	@if [ -f packages/node/package.json ] && [ ! -d packages/node/node_modules/jose ]; then \
-	  cd packages/node && npm ci --omit=dev --no-audit --no-fund --loglevel=error; fi
 	bench/run
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of everything, and its tests.
