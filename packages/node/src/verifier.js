@@ -147,7 +147,10 @@ export class Verifier {
     try {
       return (await this.withRemote()).select(alg, kid);
     } catch (e) {
-      if (!(e instanceof VerificationError) || e.reason !== 'unknown_kid' || !(await this.jwks.refreshForUnknownKid())) throw e;
+      if (!(e instanceof VerificationError) || e.reason !== 'unknown_kid') throw e;
+      // Look again even when the rate limit refuses a fetch: a concurrent
+      // request may have fetched, or be fetching, the set that has this kid.
+      await this.jwks.refreshForUnknownKid();
       return (await this.withRemote()).select(alg, kid);
     }
   }

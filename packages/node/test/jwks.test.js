@@ -48,6 +48,17 @@ test('rotation without restart', async () => {
   assert.equal(hits, 2);
 });
 
+test('concurrent requests with the new kid all verify', async () => {
+  // Both requests look at the cached set before either refreshes it; the one
+  // that finds a refresh already under way must use its result, not fail unknown_kid.
+  assert.equal(await reason(await esToken(k1, '2024-05')), 'valid');
+  doc = { keys: [await jwk(k2, '2024-06'), await jwk(k1, '2024-05')] };
+  clock += 31;
+  const t = await esToken(k2, '2024-06');
+  assert.deepEqual(await Promise.all([reason(t), reason(t)]), ['valid', 'valid']);
+  assert.equal(hits, 2, 'one refresh for both');
+});
+
 test('unknown-kid refresh is rate-limited', async () => {
   assert.equal(await reason(await esToken(k1, '2024-05')), 'valid');
   for (let i = 0; i < 20; i++) assert.equal(await reason(await esToken(k2, `made-up-${i}`)), 'unknown_kid');

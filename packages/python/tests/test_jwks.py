@@ -91,6 +91,35 @@ class JwksUrl(unittest.TestCase):
         self.assertEqual(self.reason(es_token(self.k2, "2024-06")), "valid")
         self.assertEqual(self.server.hits, 2)
 
+    def test_concurrent_requests_with_the_new_kid_all_verify(self):
+        # Two requests carrying the rotated-in kid both looked at the cached set
+        # before either refreshed it; the one that finds the refresh already
+        # done (rate limit) must use the refreshed set, not fail unknown_kid.
+        self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
+        self.server.doc = {"keys": [jwk(self.k2, "2024-06"), jwk(self.k1, "2024-05")]}
+        self.clock[0] += 31
+        both_hold_the_old_set = threading.Barrier(2, timeout=5)
+        first_call = threading.local()
+        keys = self.source.keys
+
+        def keys_then_meet():
+            got = keys()
+            if not getattr(first_call, "done", False):
+                first_call.done = True
+                both_hold_the_old_set.wait()
+            return got
+
+        self.source.keys = keys_then_meet
+        tok = es_token(self.k2, "2024-06")
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(self.reason(tok))) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, ["valid", "valid"])
+        self.assertEqual(self.server.hits, 2, "one refresh for both")
+
     def test_unknown_kid_refresh_is_rate_limited(self):
         self.assertEqual(self.reason(es_token(self.k1, "2024-05")), "valid")
         for i in range(20):

@@ -170,8 +170,11 @@ class Verifier:
         try:
             return self._with_remote().select(alg, kid)
         except VerificationError as e:
-            if e.reason != "unknown_kid" or not self.jwks.refresh_for_unknown_kid():
+            if e.reason != "unknown_kid":
                 raise
+            # Look again even when the rate limit refuses a fetch: a concurrent
+            # request may have just fetched the set that has this kid.
+            self.jwks.refresh_for_unknown_kid()
             return self._with_remote().select(alg, kid)
 
     def _with_remote(self) -> KeySet:
