@@ -212,78 +212,25 @@ function D.run(fns)
   return results
 end
 
--- Kong PDK double: records what the plugin does to the upstream request and the response.
--- One table for the whole run, refilled per request: like Kong's global, modules may capture it
--- at load time (`local kong = kong`).
-local the_kong = {}
+-- The clock of a real shared dict (ngx.shared.kong in dev/busted's nginx): ages every entry by
+-- `seconds`, as if that much time had passed, so expiry is tested without waiting for it.
+function D.advance_dict(dict, seconds)
+  for _, key in ipairs(dict:get_keys(0)) do
+    local ttl = dict:ttl(key)
+    if ttl and ttl > 0 then
+      if ttl <= seconds then
+        dict:delete(key)
+      else
+        assert(dict:expire(key, ttl - seconds))
+      end
+    end
+  end
+end
 
-function D.kong(request_headers)
-  local k = the_kong
-  for key in pairs(k) do
-    k[key] = nil
-  end
-  k.upstream_headers = {}
-  k.cleared = {}
-  k.log_lines = {}
-  request_headers = request_headers or {}
-  local function lower_lookup(t, name)
-    for key, v in pairs(t) do
-      if key:lower() == name:lower() then
-        return v
-      end
-    end
-  end
-  local function log(level)
-    return function(...)
-      local parts = {}
-      for i = 1, select("#", ...) do
-        parts[#parts + 1] = tostring((select(i, ...)))
-      end
-      table.insert(k.log_lines, { level = level, msg = table.concat(parts) })
-    end
-  end
-  k.request = {
-    get_header = function(name) return lower_lookup(request_headers, name) end,
-  }
-  k.service = {
-    request = {
-      set_header = function(name, value)
-        k.upstream_headers[name:lower()] = value
-      end,
-      clear_header = function(name)
-        k.upstream_headers[name:lower()] = nil
-        k.cleared[name:lower()] = true
-      end,
-    },
-    response = {
-      get_status = function() return k.service_status end,
-    },
-  }
-  k.response = {
-    exit = function(status, body)
-      k.exited = { status = status, body = body }
-      return status
-    end,
-  }
-  k.log = { err = log("err"), warn = log("warn"), notice = log("notice"),
-            info = log("info"), debug = log("debug") }
-  k.ctx = { plugin = {} }
-  -- What the upstream would receive: the client's headers, then the plugin's edits.
-  function k.upstream_view()
-    local view = {}
-    for name, v in pairs(request_headers) do
-      view[name:lower()] = v
-    end
-    for name in pairs(k.cleared) do
-      view[name] = nil
-    end
-    for name, v in pairs(k.upstream_headers) do
-      view[name] = v
-    end
-    return view
-  end
-  _G.kong = k
-  return k
+-- Empties a real shared dict, so a test starts from a fresh node.
+function D.reset_dict(dict)
+  dict:flush_all()
+  dict:flush_expired()
 end
 
 -- Fresh copies of the plugin's modules, as a new worker would load them.
