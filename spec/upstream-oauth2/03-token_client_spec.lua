@@ -70,6 +70,10 @@ describe("upstream-oauth2 token client", function()
     native = helpers.require_native()
   end)
 
+  after_each(function()
+    D.uninstall()
+  end)
+
   before_each(function()
     D.install()
     http_calls = {}
