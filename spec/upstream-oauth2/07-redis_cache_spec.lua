@@ -232,7 +232,7 @@ describe("upstream-oauth2 Redis cache", function()
   it("times out with 503 when another node holds the lock too long", function()
     server.data["upstream-oauth2:lock:k"] = "slow-node"
     local results = D.run({ function()
-      return rcache.get(rc(), "k", fetch_ok(), { wait_timeout = 2, lock_ttl = 2 })
+      return rcache.get(rc(), "k", fetch_ok(), { wait_timeout = 0.5, lock_ttl = 0.5 })
     end })
     local res, err = results[1][1], results[1][2]
     assert.is_nil(res)
