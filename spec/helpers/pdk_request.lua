@@ -21,6 +21,10 @@
 -- `plugin_ctx` seeds kong.ctx.plugin (what an earlier access phase of this request left there).
 -- res.plugin_ctx is kong.ctx.plugin after the phases; pdk.raw_logs() every line logged.
 --
+-- A server the plugin talks to (e.g. an OAuth2 token endpoint), served by the same nginx on
+-- the real wire: pdk.serve(fn) runs fn inside each request to pdk.endpoint_url(path) (its
+-- content phase, with the real ngx.req / ngx.say / ngx.exit); pdk.serve(nil) stops serving.
+--
 -- The double, for what a real request cannot produce: `now` (ngx.time/ngx.now during the
 -- call), `http_version` 2, 3 or false (unknown) — the test server speaks HTTP/1.x — and a
 -- `body_file` that does not exist (ngx.req.get_body_file returns that path).
@@ -87,9 +91,22 @@ end
 
 local run_phases
 
+local ENDPOINT_PATH = "/__endpoint"
+
+function M.endpoint_url(path)
+  return ("http://127.0.0.1:%d%s%s"):format(PORT, ENDPOINT_PATH, path or "")
+end
+
+function M.serve(fn)
+  _G.busted_content = fn
+end
+
 -- Inside the request: what kong/init.lua and the router do before a plugin's access, then the
 -- handler with Kong's delayed kong.response.exit, then the report.
 _G.busted_access = function()
+  if ngx.var.uri:sub(1, #ENDPOINT_PATH) == ENDPOINT_PATH then
+    return -- a request to the spec's endpoint: its content phase answers
+  end
   local c = current
   if not c then
     return ngx.exit(500)

@@ -1,8 +1,8 @@
 -- upstream-oauth2 handler run inside real nginx requests on Kong's real PDK (access, then
 -- header_filter), with the real shared dict and semaphores: the upstream request it produces,
 -- every error path (clean 5xx, nothing proxied, no secret in the log), and the purge on upstream
--- status. Only the token endpoint's answers (a fake resty.http) and the shared dict's clock are
--- the test's.
+-- status. The token endpoint is served by the same nginx and reached with the real
+-- lua-resty-http over loopback; only its answers and the shared dict's clock are the test's.
 local helpers = require "spec.helpers.setup"
 local pdk = require "spec.helpers.pdk_request"
 local D = require "spec.helpers.upstream_oauth2_double"
@@ -19,7 +19,7 @@ describe("upstream-oauth2 handler", function()
 
   local function conf(overrides)
     local raw = {
-      token_endpoint = "http://127.0.0.1:1/token",
+      token_endpoint = pdk.endpoint_url("/token"),
       client_id = "gw",
       client_secret = SECRET,
     }
@@ -63,22 +63,33 @@ describe("upstream-oauth2 handler", function()
       return { status = 200,
                body = '{"access_token":"tok-' .. http_calls .. '","expires_in":3600}' }
     end
-    package.loaded["resty.http"] = {
-      new = function()
-        return {
-          set_timeouts = function() end,
-          request_uri = function(_, uri, params)
-            http_calls = http_calls + 1
-            return http_reply(uri, params)
-          end,
-        }
-      end,
-    }
+    -- The token endpoint: http_reply(form body) answers { status, body }, or { close = true }
+    -- (the connection is dropped without an answer), or { delay = s } first.
+    pdk.serve(function()
+      ngx.req.read_body()
+      http_calls = http_calls + 1
+      local r = http_reply(ngx.req.get_body_data())
+      if r.delay then
+        ngx.sleep(r.delay)
+      end
+      if r.close then
+        return ngx.exit(444)
+      end
+      ngx.status = r.status
+      ngx.header["Content-Type"] = "application/json"
+      ngx.print(r.body)
+      return ngx.exit(ngx.OK)
+    end)
+    package.loaded["resty.http"] = nil
     D.load("kong.plugins.upstream-oauth2.token_client")
     D.load("kong.plugins.upstream-oauth2.token_cache")
     D.load("kong.plugins.upstream-oauth2.token_exchange")
     schema = D.load("kong.plugins.upstream-oauth2.schema")
     handler = D.load("kong.plugins.upstream-oauth2.handler")
+  end)
+
+  teardown(function()
+    pdk.serve(nil)
   end)
 
   it("runs after authentication plugins and before request transformation ends", function()
@@ -174,8 +185,7 @@ describe("upstream-oauth2 handler", function()
 
     it("fetches once for many concurrent requests", function()
       http_reply = function()
-        ngx.sleep(0.3)
-        return { status = 200, body = '{"access_token":"once","expires_in":60}' }
+        return { delay = 0.3, status = 200, body = '{"access_token":"once","expires_in":60}' }
       end
       local c = conf()
       -- as many at once as dev/busted's nginx has connections for (two per request)
@@ -190,8 +200,13 @@ describe("upstream-oauth2 handler", function()
 
   describe("on failure", function()
     local cases = {
-      { "endpoint unreachable", function() return nil, "connection refused" end, 503 },
-      { "endpoint timing out", function() return nil, "timeout" end, 503 },
+      { "endpoint unreachable", function()
+          return { status = 200, body = '{"access_token":"must-not-be-reached"}' }
+        end, 503,
+        { token_endpoint = "http://127.0.0.1:1/token" } },
+      { "endpoint timing out", function() return { delay = 0.5, status = 200, body = "{}" } end,
+        503, { read_timeout = 100 } },
+      { "endpoint dropping the connection", function() return { close = true } end, 503 },
       { "endpoint answering 500", function() return { status = 500, body = "" } end, 503 },
       { "client rejected", function()
           return { status = 401, body = '{"error":"invalid_client"}' }
@@ -205,7 +220,7 @@ describe("upstream-oauth2 handler", function()
       it("answers " .. case[3] .. " for " .. case[1] .. ", proxies nothing, logs no secret",
         function()
           http_reply = case[2]
-          local k = request(conf(), { Authorization = "Bearer consumer" })
+          local k = request(conf(case[4]), { Authorization = "Bearer consumer" })
           assert.equal(case[3], k.exit.status)
           assert.is_string(k.exit.body.message)
           -- the plugin set and cleared nothing (and Kong proxies nothing after an exit)
@@ -253,7 +268,7 @@ describe("upstream-oauth2 handler", function()
     end)
 
     it("does not cache failures: the next request tries again", function()
-      http_reply = function() return nil, "connection refused" end
+      http_reply = function() return { close = true } end
       local c = conf()
       request(c)
       http_reply = function() return { status = 200, body = '{"access_token":"back"}' } end
@@ -264,7 +279,7 @@ describe("upstream-oauth2 handler", function()
 
   describe("error answer", function()
     it("uses error_response_status and error_response_message when configured", function()
-      http_reply = function() return nil, "connection refused" end
+      http_reply = function() return { close = true } end
       local k = request(conf({ error_response_status = 599,
                                error_response_message = "try again later" }))
       assert.same({ status = 599, body = { message = "try again later" } }, k.exit)
@@ -278,8 +293,8 @@ describe("upstream-oauth2 handler", function()
 
     before_each(function()
       bodies = {}
-      http_reply = function(_, params)
-        bodies[#bodies + 1] = params.body
+      http_reply = function(body)
+        bodies[#bodies + 1] = body
         return { status = 200, body = '{"access_token":"xchg-' .. http_calls
                                       .. '","expires_in":300,"token_type":"Bearer"}' }
       end
@@ -337,13 +352,12 @@ describe("upstream-oauth2 handler", function()
 
   describe("redis strategy", function()
     it("falls back to this node's own fetch when Redis is unreachable, and says so", function()
-      package.loaded["resty.redis"] = { new = function()
-        return { set_timeouts = function() end,
-                 connect = function() return nil, "connection refused" end }
-      end }
+      -- the real lua-resty-redis, to a loopback port nobody listens on
+      package.loaded["resty.redis"] = nil
       D.load("kong.plugins.upstream-oauth2.redis_cache")
       handler = D.load("kong.plugins.upstream-oauth2.handler")
-      local k = request(conf({ cache = { strategy = "redis" } }))
+      local k = request(conf({ cache = { strategy = "redis",
+                                         redis = { host = "127.0.0.1", port = 1 } } }))
       assert.equal("Bearer tok-1", k.upstream_headers.authorization)
       assert.matches("token cache in Redis unavailable.*connection refused", log_text())
     end)
@@ -390,8 +404,8 @@ describe("upstream-oauth2 handler", function()
     end)
 
     it("does nothing for a request the plugin refused", function()
-      http_reply = function() return nil, "timeout" end
-      local c = conf()
+      http_reply = function() return { delay = 0.5, status = 200, body = "{}" } end
+      local c = conf({ read_timeout = 100 })
       -- header_filter runs on the plugin's own 503 too: pdk.run raises what it raises
       local k
       assert.has_no.errors(function() k = request(c, nil, 401) end)
