@@ -1,7 +1,8 @@
--- upstream-oauth2's Redis layer against an in-memory Redis double on the double's clock: one fetch
--- for many concurrent callers (as if on several nodes), shared failures, a dead node's lock
--- expiring, compare-and-delete purge, AUTH/SELECT, and Redis failures reported apart from token
--- failures so the handler can fall back.
+-- upstream-oauth2's Redis layer against an in-memory Redis (a fake resty.redis: the boundary a
+-- test must control, e.g. a connection lost mid-way) on the double's movable clock, with real
+-- light threads, sleeps and timers: one fetch for many concurrent callers (as if on several
+-- nodes), shared failures, a dead node's lock expiring, compare-and-delete purge, AUTH/SELECT,
+-- and Redis failures reported apart from token failures so the handler can fall back.
 local D = require "spec.helpers.upstream_oauth2_double"
 
 -- The commands redis_cache uses, with PX expiry on D's clock. `server.down` refuses connections;
@@ -143,7 +144,7 @@ describe("upstream-oauth2 Redis cache", function()
     return c
   end
 
-  -- A fetch that takes `secs` of virtual time and counts itself.
+  -- A fetch that takes `secs` (really sleeping) and counts itself.
   local function fetch_ok(secs, ttl)
     return function()
       fetches = fetches + 1
