@@ -49,7 +49,7 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("fetches once for 64 concurrent requests in one worker", function()
-    local results = D.run(requests(64, cache, "k", fetcher(0.5, { access_token = "t", ttl = 60 })))
+    local results = D.run(requests(64, cache, "k", fetcher(0.2, { access_token = "t", ttl = 60 })))
     assert.equal(1, fetches)
     for i = 1, 64 do
       assert.equal("t#1", results[i][1])
@@ -74,7 +74,7 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("fetches once across workers sharing the dict", function()
-    local fetch = fetcher(0.5, { access_token = "t", ttl = 60 })
+    local fetch = fetcher(0.2, { access_token = "t", ttl = 60 })
     local fns = {}
     for w = 1, 4 do
       local worker_cache = D.load("kong.plugins.upstream-oauth2.token_cache")
@@ -111,7 +111,7 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("gives a failed fetch's error to every waiter, in and across workers, then retries", function()
-    local fetch = fetcher(0.5, nil, { status = 503, message = "down" })
+    local fetch = fetcher(0.2, nil, { status = 503, message = "down" })
     local other = D.load("kong.plugins.upstream-oauth2.token_cache")
     local fns = requests(10, cache, "k", fetch)
     for _, fn in ipairs(requests(10, other, "k", fetch)) do
@@ -140,8 +140,8 @@ describe("upstream-oauth2 token cache", function()
 
   it("times waiters out with 503 when the fetch outlasts the wait budget", function()
     -- the lock outlives the fetch, as in the handler (lock_ttl covers the HTTP timeouts)
-    local opts = { wait_timeout = 1, lock_ttl = 6 }
-    local fetch = fetcher(2, { access_token = "t", ttl = 60 })
+    local opts = { wait_timeout = 0.5, lock_ttl = 6 }
+    local fetch = fetcher(1, { access_token = "t", ttl = 60 })
     local other = D.load("kong.plugins.upstream-oauth2.token_cache")
     local fns = { function() return cache.get("k", fetch, opts) end,
                   function() return cache.get("k", fetch, opts) end,

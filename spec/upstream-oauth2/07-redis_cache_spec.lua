@@ -169,7 +169,7 @@ describe("upstream-oauth2 Redis cache", function()
     local fns = {}
     for i = 1, 32 do
       fns[i] = function()
-        return rcache.get(rc(), "k", fetch_ok(0.5), OPTS)
+        return rcache.get(rc(), "k", fetch_ok(0.2), OPTS)
       end
     end
     local results = D.run(fns)
