@@ -15,6 +15,15 @@
 -- body_file (its content is the body: above client_body_buffer_size, 8k, nginx spills it to a
 -- temp file as it would in Kong), upstream_uri (what Kong's router set), consumer, credential
 -- (kong.client.authenticate), service, route (ngx.ctx, as Kong's router sets them).
+-- After access, `upstream_status` runs the handler's header_filter in the same
+-- request, with kong.service.response.get_status answering that status (false: no upstream
+-- answered, e.g. Kong or another plugin did); `skip_access` runs header_filter alone, and
+-- `plugin_ctx` seeds kong.ctx.plugin (what an earlier access phase of this request left there).
+-- res.plugin_ctx is kong.ctx.plugin after the phases; pdk.raw_logs() every line logged.
+--
+-- A server the plugin talks to (e.g. an OAuth2 token endpoint), served by the same nginx on
+-- the real wire: pdk.serve(fn) runs fn inside each request to pdk.endpoint_url(path) (its
+-- content phase, with the real ngx.req / ngx.say / ngx.exit); pdk.serve(nil) stops serving.
 --
 -- The double, for what a real request cannot produce: `now` (ngx.time/ngx.now during the
 -- call), `http_version` 2, 3 or false (unknown) — the test server speaks HTTP/1.x — and a
@@ -80,9 +89,24 @@ local function override(t, name, fn, restore)
   t[name] = fn
 end
 
+local run_phases
+
+local ENDPOINT_PATH = "/__endpoint"
+
+function M.endpoint_url(path)
+  return ("http://127.0.0.1:%d%s%s"):format(PORT, ENDPOINT_PATH, path or "")
+end
+
+function M.serve(fn)
+  _G.busted_content = fn
+end
+
 -- Inside the request: what kong/init.lua and the router do before a plugin's access, then the
 -- handler with Kong's delayed kong.response.exit, then the report.
 _G.busted_access = function()
+  if ngx.var.uri:sub(1, #ENDPOINT_PATH) == ENDPOINT_PATH then
+    return -- a request to the spec's endpoint: its content phase answers
+  end
   local c = current
   if not c then
     return ngx.exit(500)
@@ -98,6 +122,10 @@ _G.busted_access = function()
   end
 
   local restore = {}
+  if c.concurrent then
+    -- requests interleave: the counting wrappers would wrap each other
+    return run_phases(c, req, st, ctx, restore)
+  end
   count(kong.request, "get_raw_body", "get_raw_body", nil, restore)
   local get_headers = ngx.req.get_headers
   count(ngx.req, "get_headers", "get_headers", function(max, ...)
@@ -115,18 +143,39 @@ _G.busted_access = function()
     override(kong.request, "get_http_version", function() return req.http_version or nil end, restore)
   end
 
+  return run_phases(c, req, st, ctx, restore)
+end
+
+run_phases = function(c, req, st, ctx, restore)
   kong_global.set_named_ctx(kong, "plugin", c.handler, ctx)
   ctx.delay_response = true
-  local co = coroutine.create(c.handler.access)
-  local ok, err = coroutine.resume(co, c.handler, c.conf)
+  for k, v in pairs(req.plugin_ctx or {}) do
+    kong.ctx.plugin[k] = v
+  end
+  local ok, err = true, nil
+  if not req.skip_access then
+    local co = coroutine.create(c.handler.access)
+    ok, err = coroutine.resume(co, c.handler, c.conf)
+  end
   ctx.delay_response = nil
+  local dr = ctx.delayed_response
+  -- Kong runs header_filter on every response, its own (kong.response.exit) included
+  if ok and req.upstream_status ~= nil then
+    -- Kong's header_filter phase; without an upstream in this test server, the status the
+    -- upstream answered is the one Kong's buffered proxying records (kong.service.response
+    -- reads it there first).
+    ctx.KONG_PHASE = PHASES.header_filter
+    ctx.buffered_status = req.upstream_status or nil
+    ok, err = pcall(c.handler.header_filter, c.handler, c.conf)
+    ctx.buffered_status = nil
+  end
+  st.plugin_ctx = kong.ctx.plugin
   for i = #restore, 1, -1 do
     restore[i]()
   end
   if not ok then
     st.error = err
   end
-  local dr = ctx.delayed_response
   if dr then
     st.exit = { status = dr.status_code, body = dr.content }
   end
@@ -206,10 +255,10 @@ function M.run(handler, conf)
   sock:close()
   current = nil
   state.status = tonumber(status_line:match("^HTTP/%d%.%d (%d+)"))
+  state.raw_log = (read_file(LOG) or ""):sub(before + 1)
   -- What the plugin logged through kong.log (nginx's own lines, e.g. a body buffered to a
   -- temp file, are not the plugin's), with kong.log's level names.
-  local text = read_file(LOG) or ""
-  for line in text:sub(before + 1):gmatch("[^\n]+") do
+  for line in state.raw_log:gmatch("[^\n]+") do
     local level, msg = line:match("%[(%a+)%] %d+#%d+: %*?%d* ?(%[kong%].*)$")
     if level and level ~= "debug" then
       state.logs[#state.logs + 1] = { level = NGINX_LEVELS[level] or level, msg = msg }
@@ -225,6 +274,37 @@ function M.run(handler, conf)
   return state
 end
 
+--- Run the handler's access phase in `n` requests at once, all as the installed request
+--- (without the call counting and the `now` / `http_version` doubles); returns every status.
+function M.run_concurrent(handler, conf, n)
+  assert(state, "install() a request first")
+  current = { req = state.req, handler = handler, conf = conf, state = state, concurrent = true }
+  local wire = raw_request(state.req)
+  local threads = {}
+  for i = 1, n do
+    threads[i] = ngx.thread.spawn(function()
+      local sock = ngx.socket.tcp()
+      sock:settimeouts(5000, 60000, 60000)
+      assert(sock:connect("127.0.0.1", PORT))
+      assert(sock:send(wire))
+      local line = assert(sock:receive("*l"))
+      sock:close()
+      return tonumber(line:match("^HTTP/%d%.%d (%d+)"))
+    end)
+  end
+  local statuses = {}
+  for i = 1, n do
+    local ok, status = ngx.thread.wait(threads[i])
+    assert(ok, status)
+    statuses[i] = status
+  end
+  current = nil
+  if state.error then
+    error(state.error, 0)
+  end
+  return statuses
+end
+
 function M.state()
   return state
 end
@@ -236,6 +316,11 @@ function M.all_logs()
     out[#out + 1] = l.msg
   end
   return table.concat(out, "\n")
+end
+
+--- Everything nginx logged during the request, the plugin's lines and any other.
+function M.raw_logs()
+  return state.raw_log or ""
 end
 
 return M

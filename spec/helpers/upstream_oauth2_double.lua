@@ -1,289 +1,84 @@
--- Test double for the parts of ngx_lua and the Kong PDK that upstream-oauth2 uses, for busted
--- under plain LuaJIT. Time is virtual and concurrency is real cooperation: "requests" are
--- coroutines; ngx.sleep and semaphore waits yield to a small scheduler that advances the clock
--- to the next wake-up, so races between requests and workers replay deterministically.
+-- What upstream-oauth2's unit specs must control and the real stack inside dev/busted's nginx
+-- cannot produce. Everything else is real: ngx.sleep, ngx.semaphore, ngx.thread, timers and the
+-- shared dict `kong` are lua-nginx-module's own, and requests run as real light threads.
+--   * the clock: D.advance(s) moves ngx.now/ngx.time forward and ages every entry of the real
+--     shared dict by as much, so hours of token life pass without waiting for them;
+--   * other workers: dev/busted's nginx has one, so D.as_worker(pid) makes ngx.worker.pid()
+--     answer `pid` for the calling light thread (a lock owner of another worker).
 local D = {}
 
-local clock = 1700000000.0
-local runnable = {} -- ready coroutines (FIFO)
-local sleepers = {} -- { co, wake_at }
-local logs = {}
+local real = { now = ngx.now, time = ngx.time, pid = ngx.worker.pid }
+local offset = 0
+local worker_of = setmetatable({}, { __mode = "k" })
 
-local function resume(co, ...)
-  local ok, err = coroutine.resume(co, ...)
-  if not ok then
-    error(debug.traceback(co, tostring(err)), 0)
-  end
-end
-
-local function block_current(entry)
-  -- Outside a scheduled coroutine there is nobody to yield to: a test bug.
-  assert(coroutine.running(), "blocking call outside D.run")
-  return coroutine.yield(entry)
-end
-
--- Shared dict with expiry against the virtual clock; values are strings, numbers or booleans.
-local function new_dict()
-  local data = {}
-  local d = {}
-  local function live(k)
-    local e = data[k]
-    if e and e.exp and e.exp <= clock then
-      data[k] = nil
-      return nil
-    end
-    return e
-  end
-  function d:get(k)
-    local e = live(k)
-    return e and e.v or nil
-  end
-  function d:set(k, v, exptime)
-    data[k] = { v = v, exp = (exptime and exptime > 0) and clock + exptime or nil }
-    return true, nil, false
-  end
-  function d:add(k, v, exptime)
-    if live(k) then
-      return false, "exists"
-    end
-    return d:set(k, v, exptime)
-  end
-  function d:delete(k)
-    data[k] = nil
-  end
-  function d:ttl(k)
-    local e = live(k)
-    if not e then
-      return nil, "not found"
-    end
-    return e.exp and (e.exp - clock) or 0
-  end
-  function d:flush_all()
-    data = {}
-  end
-  return d
-end
-
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function encode_base64(s)
-  return ((s:gsub(".", function(c)
-    local b, r = c:byte(), ""
-    for i = 8, 1, -1 do
-      r = r .. (b % 2 ^ i - b % 2 ^ (i - 1) > 0 and "1" or "0")
-    end
-    return r
-  end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(x)
-    if #x < 6 then
-      return ""
-    end
-    local n = 0
-    for i = 1, 6 do
-      n = n + (x:sub(i, i) == "1" and 2 ^ (6 - i) or 0)
-    end
-    return B64:sub(n + 1, n + 1)
-  end) .. ({ "", "==", "=" })[#s % 3 + 1])
-end
-
-local semaphore = {}
-semaphore.__index = semaphore
-function semaphore.new(n)
-  return setmetatable({ count = n or 0, queue = {} }, semaphore)
-end
-function semaphore:wait(timeout)
-  if self.count > 0 then
-    self.count = self.count - 1
-    return true
-  end
-  local entry = { co = coroutine.running(), wake_at = clock + timeout, sema = self }
-  table.insert(self.queue, entry)
-  table.insert(sleepers, entry)
-  local woken = block_current(entry)
-  if woken then
-    return true
-  end
-  return nil, "timeout"
-end
-function semaphore:post(n)
-  n = n or 1
-  while n > 0 do
-    local entry = table.remove(self.queue, 1)
-    if not entry then
-      self.count = self.count + n
-      return true
-    end
-    entry.posted = true
-    for i, s in ipairs(sleepers) do
-      if s == entry then
-        table.remove(sleepers, i)
-        break
+-- The clock of a real shared dict (ngx.shared.kong in dev/busted's nginx): ages every entry by
+-- `seconds`, as if that much time had passed, so expiry is tested without waiting for it.
+function D.advance_dict(dict, seconds)
+  for _, key in ipairs(dict:get_keys(0)) do
+    local ttl = dict:ttl(key)
+    if ttl and ttl > 0 then
+      if ttl <= seconds then
+        dict:delete(key)
+      else
+        assert(dict:expire(key, ttl - seconds))
       end
     end
-    table.insert(runnable, { co = entry.co, arg = true })
-    n = n - 1
   end
-  return true
 end
 
--- The specs run inside nginx (dev/busted): what the double does not control stays the real `ngx`.
-local real_ngx = ngx
+-- Empties a real shared dict, so a test starts from a fresh node.
+function D.reset_dict(dict)
+  dict:flush_all()
+  dict:flush_expired()
+end
 
+-- A fresh node: an empty shared dict `kong`, the clock back to real time, one worker.
 function D.install()
-  clock = 1700000000.0
-  runnable, sleepers, logs = {}, {}, {}
-  local null = real_ngx.null
-  _G.ngx = setmetatable({
-    null = null,
-    DEBUG = 8, INFO = 7, NOTICE = 6, WARN = 5, ERR = 4, CRIT = 3,
-    shared = { kong = new_dict() },
-    now = function() return clock end,
-    time = function() return math.floor(clock) end,
-    update_time = function() end,
-    sleep = function(s)
-      local entry = { co = coroutine.running(), wake_at = clock + s }
-      table.insert(sleepers, entry)
-      block_current(entry)
-    end,
-    log = function(level, ...)
-      table.insert(logs, { level = level, msg = table.concat({ ... }) })
-    end,
-    encode_base64 = encode_base64,
-    config = { ngx_lua_version = 10023 },
-    worker = { pid = function() return D.worker_of[coroutine.running() or "main"] or 1 end },
-  }, { __index = real_ngx })
-  package.loaded["ngx.semaphore"] = semaphore
-  return _G.ngx
+  offset = 0
+  D.reset_dict(ngx.shared.kong)
+  ngx.now = function() return real.now() + offset end
+  ngx.time = function() return math.floor(real.now() + offset) end
+  ngx.worker.pid = function() return worker_of[coroutine.running()] or real.pid() end
+  return ngx
 end
 
--- Which worker (pid) the running request belongs to; requests default to worker 1.
-D.worker_of = setmetatable({}, { __mode = "k" })
+-- Puts back the real clock and worker id (after_each: the other plugins' specs share the VM).
+function D.uninstall()
+  offset = 0
+  ngx.now, ngx.time, ngx.worker.pid = real.now, real.time, real.pid
+end
+
 function D.as_worker(pid)
-  D.worker_of[coroutine.running()] = pid
+  worker_of[coroutine.running()] = pid
 end
 
 function D.advance(seconds)
-  clock = clock + seconds
+  offset = offset + seconds
+  D.advance_dict(ngx.shared.kong, seconds)
 end
 
 function D.now()
-  return clock
+  return ngx.now()
 end
 
-function D.logs()
-  return logs
-end
-
--- Runs functions as concurrent requests until all finish; returns their results in order.
+-- Runs functions as concurrent requests (real light threads) until all finish; returns their
+-- results in order.
 function D.run(fns)
-  local results = {}
+  local threads = {}
   for i, fn in ipairs(fns) do
-    local co = coroutine.create(function()
-      results[i] = { fn() }
-    end)
-    table.insert(runnable, { co = co })
+    threads[i] = assert(ngx.thread.spawn(function()
+      return { fn() }
+    end))
   end
-  local guard = 0
-  while true do
-    guard = guard + 1
-    assert(guard < 100000, "scheduler did not settle")
-    if #runnable > 0 then
-      local item = table.remove(runnable, 1)
-      resume(item.co, item.arg)
-    elseif #sleepers > 0 then
-      table.sort(sleepers, function(a, b) return a.wake_at < b.wake_at end)
-      local entry = table.remove(sleepers, 1)
-      if entry.wake_at > clock then
-        clock = entry.wake_at
-      end
-      if entry.sema then -- a semaphore wait that timed out
-        for i, q in ipairs(entry.sema.queue) do
-          if q == entry then
-            table.remove(entry.sema.queue, i)
-            break
-          end
-        end
-        resume(entry.co, false)
-      else
-        resume(entry.co)
-      end
-    else
-      break
+  local results = {}
+  for i, t in ipairs(threads) do
+    local ok, res = ngx.thread.wait(t)
+    if not ok then
+      error(res, 0)
     end
+    results[i] = res
   end
   return results
-end
-
--- Kong PDK double: records what the plugin does to the upstream request and the response.
--- One table for the whole run, refilled per request: like Kong's global, modules may capture it
--- at load time (`local kong = kong`).
-local the_kong = {}
-
-function D.kong(request_headers)
-  local k = the_kong
-  for key in pairs(k) do
-    k[key] = nil
-  end
-  k.upstream_headers = {}
-  k.cleared = {}
-  k.log_lines = {}
-  request_headers = request_headers or {}
-  local function lower_lookup(t, name)
-    for key, v in pairs(t) do
-      if key:lower() == name:lower() then
-        return v
-      end
-    end
-  end
-  local function log(level)
-    return function(...)
-      local parts = {}
-      for i = 1, select("#", ...) do
-        parts[#parts + 1] = tostring((select(i, ...)))
-      end
-      table.insert(k.log_lines, { level = level, msg = table.concat(parts) })
-    end
-  end
-  k.request = {
-    get_header = function(name) return lower_lookup(request_headers, name) end,
-  }
-  k.service = {
-    request = {
-      set_header = function(name, value)
-        k.upstream_headers[name:lower()] = value
-      end,
-      clear_header = function(name)
-        k.upstream_headers[name:lower()] = nil
-        k.cleared[name:lower()] = true
-      end,
-    },
-    response = {
-      get_status = function() return k.service_status end,
-    },
-  }
-  k.response = {
-    exit = function(status, body)
-      k.exited = { status = status, body = body }
-      return status
-    end,
-  }
-  k.log = { err = log("err"), warn = log("warn"), notice = log("notice"),
-            info = log("info"), debug = log("debug") }
-  k.ctx = { plugin = {} }
-  -- What the upstream would receive: the client's headers, then the plugin's edits.
-  function k.upstream_view()
-    local view = {}
-    for name, v in pairs(request_headers) do
-      view[name:lower()] = v
-    end
-    for name in pairs(k.cleared) do
-      view[name] = nil
-    end
-    for name, v in pairs(k.upstream_headers) do
-      view[name] = v
-    end
-    return view
-  end
-  _G.kong = k
-  return k
 end
 
 -- Fresh copies of the plugin's modules, as a new worker would load them.

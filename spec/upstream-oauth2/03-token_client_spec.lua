@@ -1,5 +1,7 @@
 -- upstream-oauth2 token client: cache keys, the token request of each client authentication
--- method, strict parsing of the answer, expiry arithmetic, and transport errors.
+-- method, strict parsing of the answer, expiry arithmetic, and transport errors. resty.http is a
+-- fake at the token endpoint's boundary, so a test sees exactly what the client was asked to
+-- send (timeouts, TLS verification) and controls the answer; the clock is the double's.
 local helpers = require "spec.helpers.setup"
 local D = require "spec.helpers.upstream_oauth2_double"
 local cjson = require "cjson"
@@ -68,6 +70,10 @@ describe("upstream-oauth2 token client", function()
 
   setup(function()
     native = helpers.require_native()
+  end)
+
+  after_each(function()
+    D.uninstall()
   end)
 
   before_each(function()

@@ -1,5 +1,7 @@
 -- upstream-oauth2 token cache: one fetch at a time per key, in a worker and across workers,
 -- expiry, shared failures, timeouts, locks left by dead workers, compare-and-delete purge.
+-- On the real shared dict, semaphores and light threads of dev/busted's nginx; only the clock
+-- and other workers' ids are the double's.
 require "spec.helpers.setup"
 local D = require "spec.helpers.upstream_oauth2_double"
 
@@ -8,7 +10,7 @@ local OPTS = { wait_timeout = 5, lock_ttl = 5 }
 describe("upstream-oauth2 token cache", function()
   local cache, fetches
 
-  -- A fetch that takes `duration` virtual seconds, as a real HTTP call would yield.
+  -- A fetch that takes `duration` seconds, yielding as a real HTTP call would.
   local function fetcher(duration, result, err)
     return function()
       fetches = fetches + 1
@@ -36,6 +38,10 @@ describe("upstream-oauth2 token cache", function()
     return fns
   end
 
+  after_each(function()
+    D.uninstall()
+  end)
+
   before_each(function()
     D.install()
     fetches = 0
@@ -43,7 +49,7 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("fetches once for 64 concurrent requests in one worker", function()
-    local results = D.run(requests(64, cache, "k", fetcher(0.5, { access_token = "t", ttl = 60 })))
+    local results = D.run(requests(64, cache, "k", fetcher(0.2, { access_token = "t", ttl = 60 })))
     assert.equal(1, fetches)
     for i = 1, 64 do
       assert.equal("t#1", results[i][1])
@@ -58,14 +64,17 @@ describe("upstream-oauth2 token cache", function()
       return real_add(self, ...)
     end
     ngx.shared.kong:add("upstream-oauth2:lock:k", true, 1) -- another worker is fetching
-    D.run(requests(64, cache, "k", fetcher(0.1, { access_token = "t", ttl = 60 })))
+    local ok, err = pcall(D.run, requests(64, cache, "k",
+                                          fetcher(0.1, { access_token = "t", ttl = 60 })))
+    dict.add = nil -- the real method again
+    assert(ok, err)
     assert.equal(1, fetches)
     -- the initial add, then the single leader's polls (sleeps of 2, 4, 8 ... 50 ms for ~1 s)
     assert.is_true(adds < 40, "shared dict add called " .. adds .. " times")
   end)
 
   it("fetches once across workers sharing the dict", function()
-    local fetch = fetcher(0.5, { access_token = "t", ttl = 60 })
+    local fetch = fetcher(0.2, { access_token = "t", ttl = 60 })
     local fns = {}
     for w = 1, 4 do
       local worker_cache = D.load("kong.plugins.upstream-oauth2.token_cache")
@@ -102,7 +111,7 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("gives a failed fetch's error to every waiter, in and across workers, then retries", function()
-    local fetch = fetcher(0.5, nil, { status = 503, message = "down" })
+    local fetch = fetcher(0.2, nil, { status = 503, message = "down" })
     local other = D.load("kong.plugins.upstream-oauth2.token_cache")
     local fns = requests(10, cache, "k", fetch)
     for _, fn in ipairs(requests(10, other, "k", fetch)) do
@@ -131,8 +140,8 @@ describe("upstream-oauth2 token cache", function()
 
   it("times waiters out with 503 when the fetch outlasts the wait budget", function()
     -- the lock outlives the fetch, as in the handler (lock_ttl covers the HTTP timeouts)
-    local opts = { wait_timeout = 5, lock_ttl = 30 }
-    local fetch = fetcher(10, { access_token = "t", ttl = 60 })
+    local opts = { wait_timeout = 0.5, lock_ttl = 6 }
+    local fetch = fetcher(1, { access_token = "t", ttl = 60 })
     local other = D.load("kong.plugins.upstream-oauth2.token_cache")
     local fns = { function() return cache.get("k", fetch, opts) end,
                   function() return cache.get("k", fetch, opts) end,
@@ -145,27 +154,28 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("ignores a lock left by a worker that died holding it once it expires", function()
-    ngx.shared.kong:add("upstream-oauth2:lock:k", true, 2)
+    local started = D.now()
+    ngx.shared.kong:add("upstream-oauth2:lock:k", true, 0.5)
     local fetch = fetcher(0, { access_token = "t", ttl = 60 })
     local results = D.run(requests(1, cache, "k", fetch))
     assert.equal("t#1", results[1][1])
-    assert.is_true(D.now() >= 1700000002)
+    assert.is_true(D.now() >= started + 0.5)
   end)
 
   it("does not release another worker's lock after its own lock expired", function()
-    -- worker A's fetch (3 s) outlives its lock (1 s); worker B then takes the key
+    -- worker A's fetch (1.2 s) outlives its lock (0.4 s); worker B then takes the key
     local a = cache
     local b = D.load("kong.plugins.upstream-oauth2.token_cache")
     local c = D.load("kong.plugins.upstream-oauth2.token_cache")
-    local short = { wait_timeout = 10, lock_ttl = 1 }
+    local short = { wait_timeout = 10, lock_ttl = 0.4 }
     local long = { wait_timeout = 10, lock_ttl = 30 }
-    local slow = fetcher(3, { access_token = "a", ttl = 0.001 })
-    local slower = fetcher(10, { access_token = "b", ttl = 60 })
+    local slow = fetcher(1.2, { access_token = "a", ttl = 0.001 })
+    local slower = fetcher(2, { access_token = "b", ttl = 60 })
     local results = D.run({
       function() D.as_worker(101); return a.get("k", slow, short) end,
-      function() D.as_worker(102); ngx.sleep(1.5); return b.get("k", slower, long) end,
-      -- arrives after A finished (t=3) while B still fetches: must wait for B, not fetch
-      function() D.as_worker(103); ngx.sleep(4); return c.get("k", slow, long) end,
+      function() D.as_worker(102); ngx.sleep(0.6); return b.get("k", slower, long) end,
+      -- arrives after A finished (t=1.2) while B still fetches (to t=2.6): must wait for B
+      function() D.as_worker(103); ngx.sleep(1.6); return c.get("k", slow, long) end,
     })
     assert.equal("a#1", results[1][1])
     assert.equal("b#2", results[2][1])
@@ -184,8 +194,12 @@ describe("upstream-oauth2 token cache", function()
   end)
 
   it("fails with 500 when the shared dict is missing", function()
+    local shared = ngx.shared.kong
     ngx.shared.kong = nil
-    local results = D.run(requests(1, cache, "k", fetcher(0, { access_token = "t", ttl = 5 })))
+    local ok, results = pcall(D.run, requests(1, cache, "k",
+                                              fetcher(0, { access_token = "t", ttl = 5 })))
+    ngx.shared.kong = shared
+    assert(ok, results)
     assert.equal(500, results[1][2].status)
     assert.matches("lua_shared_dict 'kong'", results[1][2].message, 1, true)
   end)

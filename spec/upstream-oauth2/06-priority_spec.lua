@@ -1,7 +1,6 @@
 -- upstream-oauth2's PRIORITY against every plugin Kong 3.9.3 bundles: Kong orders plugins of equal
 -- priority by name, so a tie would make the order depend on naming, not on intent (issue 11).
 local helpers = require "spec.helpers.setup"
-local D = require "spec.helpers.upstream_oauth2_double"
 
 -- Kong's source: KONG_RUNTIME, else the shared copy beside the repository.
 local function kong_plugins_dir()
@@ -36,11 +35,9 @@ describe("upstream-oauth2 PRIORITY", function()
 
   setup(function()
     helpers.require_native()
-    D.install()
-    D.kong()
-    -- only the constant is read: no request is made
-    package.loaded["resty.http"] = {}
-    handler = D.load("kong.plugins.upstream-oauth2.handler")
+    -- only the constant is read: no request is made; Kong's real PDK is the `kong` it captures
+    require "spec.helpers.pdk_request"
+    handler = require "kong.plugins.upstream-oauth2.handler"
     bundled = bundled_priorities()
   end)
 
