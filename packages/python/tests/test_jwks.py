@@ -2,6 +2,7 @@
 no verifier restart, the rate limit on refreshes for unknown kids, fail closed
 without any key set."""
 
+import base64
 import json
 import os
 import threading
@@ -9,7 +10,6 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
-from jwt.algorithms import ECAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from support import b64sha, claims_for
@@ -20,9 +20,13 @@ GET = Request("GET", b"/orders/42", None, b64sha(b""), [])
 
 
 def jwk(private, kid):
-    d = json.loads(ECAlgorithm.to_jwk(private.public_key()))
-    d.update(kid=kid, alg="ES256", use="sig")
-    return d
+    # RFC 7518 section 6.2.1.2: x and y are the full 32 bytes of the P-256 coordinate.
+    # PyJWT 2.6's to_jwk drops leading zero bytes (about 1 key in 128), which the
+    # verifier rightly refuses; build the JWK by the RFC instead.
+    numbers = private.public_key().public_numbers()
+    coord = lambda n: base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+    return {"kty": "EC", "crv": "P-256", "x": coord(numbers.x), "y": coord(numbers.y),
+            "kid": kid, "alg": "ES256", "use": "sig"}
 
 
 class JwksServer:
