@@ -75,7 +75,7 @@ describe('checked-header cache', () => {
     assert.equal(await reason(v.verify(t, GET)), 'valid');
     const [h, p, s] = t.split('.');
     const short = Buffer.from(s, 'base64url').subarray(0, 31).toString('base64url');
-    for (const bad of [`${h}.${p}.${s[0] === "A" ? "B" : "A"}${s.slice(1)}`, `${h}.${p}.${short}`, `${h}.${seg(claimsFor())}.${s}`, `${h}.${p}.`]) {
+    for (const bad of [`${h}.${p}.${s[0] === 'A' ? 'B' : 'A'}${s.slice(1)}`, `${h}.${p}.${short}`, `${h}.${seg(claimsFor())}.${s}`, `${h}.${p}.`]) {
       assert.equal(await reason(v.verify(bad, GET)), 'bad_signature', bad);
     }
     assert.equal(await reason(v.verify(`${h}.${p}.${s.slice(0, -1)}B`, GET)), 'bad_base64');
