@@ -55,6 +55,28 @@ function checkBoundNames(hdrs) {
   });
 }
 
+// Checked headers by their segment: every token one gateway key signs carries
+// the same header, so its strict decode and checks run once. Only headers that
+// passed every check are kept; the key selection still runs per token.
+const HEADERS = new Map();
+const HEADERS_MAX = 64;
+
+function checkHeader(segment, raw) {
+  const header = jsonObject(raw, 'bad_header', 'header');
+  const { alg } = header;
+  if (typeof alg !== 'string') reject('bad_header', 'header has no alg string');
+  if (has(header, 'typ') && header.typ !== 'JWT') reject('bad_header', 'header typ is not "JWT"');
+  const kid = has(header, 'kid') ? header.kid : null;
+  if (has(header, 'kid') && typeof kid !== 'string') reject('bad_header', 'header kid is not a string');
+  if (has(header, 'crit')) reject('crit_unsupported', 'header has crit; no critical extension is understood');
+  if (alg.toLowerCase() === 'none') reject('alg_none', 'alg none is never accepted');
+  if (!ALGORITHMS.includes(alg)) reject('alg_not_allowed', 'algorithm is not supported');
+  if (HEADERS.size >= HEADERS_MAX) HEADERS.clear();
+  const checked = Object.freeze({ alg, kid });
+  HEADERS.set(segment, checked);
+  return checked;
+}
+
 // The bytes a binding compares with its claim (as UTF-8 bytes).
 function received(what, request) {
   if (!request) throw new ConfigurationError('verify() needs the request when bindings are checked');
@@ -162,17 +184,11 @@ export class Verifier {
     if (rawLength > this.maxTokenLength) reject('token_too_long', `token is ${rawLength} bytes; the limit is ${this.maxTokenLength}`);
     const parts = raw.split('.');
     if (parts.length !== 3) reject('malformed', 'token is not three dot-separated segments');
-    const decoded = parts.map((p, i) => b64urlDecode(p) ?? reject('bad_base64', `${['header', 'claims', 'signature'][i]} segment is not strict base64url`));
+    const checked = HEADERS.get(parts[0]);
+    const decoded = parts.map((p, i) => (i === 0 && checked !== undefined ? null
+      : b64urlDecode(p) ?? reject('bad_base64', `${['header', 'claims', 'signature'][i]} segment is not strict base64url`)));
 
-    const header = jsonObject(decoded[0], 'bad_header', 'header');
-    const { alg } = header;
-    if (typeof alg !== 'string') reject('bad_header', 'header has no alg string');
-    if (has(header, 'typ') && header.typ !== 'JWT') reject('bad_header', 'header typ is not "JWT"');
-    const kid = has(header, 'kid') ? header.kid : null;
-    if (has(header, 'kid') && typeof kid !== 'string') reject('bad_header', 'header kid is not a string');
-    if (has(header, 'crit')) reject('crit_unsupported', 'header has crit; no critical extension is understood');
-    if (alg.toLowerCase() === 'none') reject('alg_none', 'alg none is never accepted');
-    if (!ALGORITHMS.includes(alg)) reject('alg_not_allowed', 'algorithm is not supported');
+    const { alg, kid } = checked ?? checkHeader(parts[0], decoded[0]);
 
     const candidates = await this.select(alg, kid);
     let valid = false;

@@ -122,3 +122,14 @@ class RedisServer:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(5)
+
+
+def reason(fn):
+    """The VerificationError reason fn() raises, or "valid"."""
+    from upstream_jwt_verify import VerificationError
+
+    try:
+        fn()
+    except VerificationError as e:
+        return e.reason
+    return "valid"

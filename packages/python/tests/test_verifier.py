@@ -4,18 +4,10 @@ stores, key configuration, from_env."""
 import time
 import unittest
 
-from support import SECRET, b64sha, claims_for, token
+from support import SECRET, b64sha, claims_for, reason, token
 
 from upstream_jwt_verify import (ConfigurationError, InMemoryReplayStore, RedisReplayStore, Request,
                                  VerificationError, Verifier, canonical_headers, headers_sha256)
-
-
-def reason(fn):
-    try:
-        fn()
-    except VerificationError as e:
-        return e.reason
-    return "valid"
 
 
 GET = Request("GET", b"/orders/42", None, b64sha(b""), [])

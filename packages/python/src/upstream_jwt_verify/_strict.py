@@ -3,33 +3,39 @@ without duplicate members, non-finite numbers or lone surrogates."""
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
-import re
 from typing import Any, Optional
 
-_B64URL = re.compile(rb"[A-Za-z0-9_-]*")
+_B64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+# The last character of a segment whose length is 2 or 3 (mod 4) carries 4 or
+# 2 unused low bits; canonical encodings leave them zero. Non-canonical ones
+# decode to the same bytes, so they are told apart here.
+_CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
+_PAD = {0: b"", 2: b"==", 3: b"="}
 
 
 def b64url_decode(text: bytes) -> Optional[bytes]:
     """None unless `text` is unpadded base64url with canonical trailing bits."""
-    if len(text) % 4 == 1 or not _B64URL.fullmatch(text):
+    rem = len(text) % 4
+    if rem == 1 or text.translate(None, _B64URL_ALPHABET):
         return None
-    try:
-        out = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+    if rem and text[-1] not in _CANONICAL_LAST[rem]:
         return None
-    # Non-canonical encodings (stray low bits) decode to the same bytes:
-    # re-encoding tells them apart.
-    if base64.urlsafe_b64encode(out).rstrip(b"=") != text:
-        return None
-    return out
+    # Every character is in the alphabet (checked above), so nothing is
+    # skipped by the decoder.
+    return binascii.a2b_base64(text.translate(_URL_TO_STD) + _PAD[rem])
 
 
 def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64url_bytes(data).decode("ascii")
+
+
+def b64url_bytes(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_STD_TO_URL)
 
 
 class Duplicate(Exception):
@@ -84,8 +90,40 @@ def _check_strings(v: Any) -> None:
             stack.extend(x)
 
 
+# Compact JSON exactly as this encoder writes it (the gateway writes its
+# header and claims this way). allow_nan=False: Infinity/NaN never round-trip.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# 19 digits in a row may be an integer outside [-2**63, 2**64), which the
+# strict parser turns into a double.
+_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
+
+
+def _parse_compact(data: bytes) -> Any:
+    """The value when `data` is valid UTF-8 that the plain parser reads and
+    _COMPACT writes back byte for byte, else None. Equal text has equal
+    structure, and re-encoded dicts cannot repeat a member, so such a document
+    has no duplicate member; strict UTF-8 text holds no lone surrogate (an
+    escaped one would be written back raw, not as the escape); non-finite
+    numbers do not re-encode; long integers are left to the strict parser.
+    Anything else (None) goes to the strict parser, which decides."""
+    if _LONG_DIGITS in data.translate(_DIGITS_TO_0):
+        return None
+    try:
+        text = data.decode("utf-8")
+        v = json.loads(text)
+        if _COMPACT.encode(v) == text:
+            return v
+    except (UnicodeError, ValueError, RecursionError):
+        pass
+    return None
+
+
 def parse_json(data: bytes) -> Any:
     """Raises Syntax or Duplicate."""
+    v = _parse_compact(data)
+    if v is not None:
+        return v
     try:
         text = data.decode("utf-8")
         if text.startswith("\ufeff"):  # the core's parser skips a leading BOM

@@ -3,6 +3,7 @@ as the C++ core selects them."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Union
@@ -16,6 +17,7 @@ from .errors import ConfigurationError, VerificationError
 
 ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA")
 _HMAC_MIN = {"HS256": 32, "HS384": 48, "HS512": 64}
+_HMAC_DIGEST = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 _PYJWT = get_default_algorithms()
 
 KeyMaterial = Union[bytes, str, Mapping[str, Any]]
@@ -32,6 +34,10 @@ class VerificationKey:
     key: Any  # PyJWT-prepared key: bytes for HS*, a cryptography public key otherwise
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        digest = _HMAC_DIGEST.get(self.alg)
+        if digest is not None:
+            # One-shot HMAC in OpenSSL, compared in constant time.
+            return hmac.compare_digest(hmac.digest(self.key, signing_input, digest), signature)
         if self.alg == "PS256":
             # RFC 7518 signs with a salt as long as the hash; the core verifies
             # any salt length (OpenSSL AUTO), and so does this.
@@ -43,7 +49,7 @@ class VerificationKey:
                 return True
             except InvalidSignature:
                 return False
-        # PyJWT compares HMACs in constant time and wants ES256 as 64 raw bytes.
+        # PyJWT wants ES256 as 64 raw bytes.
         return bool(_PYJWT[self.alg].verify(signing_input, self.key, signature))
 
 

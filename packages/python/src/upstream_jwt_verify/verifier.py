@@ -13,7 +13,7 @@ import hmac
 import math
 import os
 import time
-from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _strict
 from .errors import ConfigurationError, VerificationError
@@ -68,6 +68,43 @@ def _json_object(raw: bytes, reason: str, what: str) -> Dict[str, Any]:
     return v
 
 
+def _b64(part: bytes, what: str) -> bytes:
+    d = _strict.b64url_decode(part)
+    if d is None:
+        raise VerificationError("bad_base64", f"{what} segment is not strict base64url")
+    return d
+
+
+# Checked headers by their segment: every token one gateway key signs carries
+# the same header, so its strict decode and checks run once. Only headers that
+# passed every check are kept; the key selection still runs per token.
+_HEADERS: Dict[bytes, Tuple[str, Optional[str]]] = {}
+_HEADERS_MAX = 64
+
+
+def _check_header(segment: bytes, header_raw: bytes) -> Tuple[str, Optional[str]]:
+    header = _json_object(header_raw, "bad_header", "header")
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise VerificationError("bad_header", "header has no alg string")
+    if "typ" in header and header["typ"] != "JWT":
+        raise VerificationError("bad_header", 'header typ is not "JWT"')
+    kid = header.get("kid")
+    if "kid" in header and not isinstance(kid, str):
+        raise VerificationError("bad_header", "header kid is not a string")
+    if "crit" in header:
+        raise VerificationError("crit_unsupported", "header has crit; no critical extension is understood")
+    if alg.lower() == "none":
+        raise VerificationError("alg_none", "alg none is never accepted")
+    if alg not in ALGORITHMS:
+        raise VerificationError("alg_not_allowed", "algorithm is not supported")
+
+    if len(_HEADERS) >= _HEADERS_MAX:
+        _HEADERS.clear()
+    _HEADERS[segment] = (alg, kid)
+    return alg, kid
+
+
 def _received(what: str, request: Optional[Request]) -> bytes:
     if request is None:
         raise ConfigurationError("verify() needs the request when bindings are checked")
@@ -77,7 +114,7 @@ def _received(what: str, request: Optional[Request]) -> bytes:
         return as_bytes(request.path)
     if what == "query":
         q = as_bytes(request.query) if request.query is not None else b""
-        return _strict.b64url(hashlib.sha256(q).digest()).encode("ascii")
+        return _strict.b64url_bytes(hashlib.sha256(q).digest())
     if request.body_sha256 is None:
         raise ConfigurationError("request.body_sha256 is required when the body is bound")
     return request.body_sha256.encode("ascii")
@@ -197,29 +234,12 @@ class Verifier:
         parts = raw.split(b".")
         if len(parts) != 3:
             raise VerificationError("malformed", "token is not three dot-separated segments")
-        decoded = []
-        for part, what in zip(parts, ("header", "claims", "signature")):
-            d = _strict.b64url_decode(part)
-            if d is None:
-                raise VerificationError("bad_base64", f"{what} segment is not strict base64url")
-            decoded.append(d)
-        header_raw, payload_raw, signature = decoded
+        checked = _HEADERS.get(parts[0])
+        header_raw = _b64(parts[0], "header") if checked is None else b""
+        payload_raw = _b64(parts[1], "claims")
+        signature = _b64(parts[2], "signature")
 
-        header = _json_object(header_raw, "bad_header", "header")
-        alg = header.get("alg")
-        if not isinstance(alg, str):
-            raise VerificationError("bad_header", "header has no alg string")
-        if "typ" in header and header["typ"] != "JWT":
-            raise VerificationError("bad_header", 'header typ is not "JWT"')
-        kid = header.get("kid")
-        if "kid" in header and not isinstance(kid, str):
-            raise VerificationError("bad_header", "header kid is not a string")
-        if "crit" in header:
-            raise VerificationError("crit_unsupported", "header has crit; no critical extension is understood")
-        if alg.lower() == "none":
-            raise VerificationError("alg_none", "alg none is never accepted")
-        if alg not in ALGORITHMS:
-            raise VerificationError("alg_not_allowed", "algorithm is not supported")
+        alg, kid = checked if checked is not None else _check_header(parts[0], header_raw)
 
         candidates = self._select(alg, kid)
         signing_input = parts[0] + b"." + parts[1]
