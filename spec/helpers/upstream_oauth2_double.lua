@@ -9,6 +9,10 @@ local D = {}
 
 local real = { now = ngx.now, time = ngx.time, pid = ngx.worker.pid }
 local offset = 0
+local frozen_at -- nil: the clock runs; else the real time it stopped at
+local function base()
+  return frozen_at or real.now()
+end
 local worker_of = setmetatable({}, { __mode = "k" })
 
 -- The clock of a real shared dict (ngx.shared.kong in dev/busted's nginx): ages every entry by
@@ -34,17 +38,17 @@ end
 
 -- A fresh node: an empty shared dict `kong`, the clock back to real time, one worker.
 function D.install()
-  offset = 0
+  offset, frozen_at = 0, nil
   D.reset_dict(ngx.shared.kong)
-  ngx.now = function() return real.now() + offset end
-  ngx.time = function() return math.floor(real.now() + offset) end
+  ngx.now = function() return base() + offset end
+  ngx.time = function() return math.floor(base() + offset) end
   ngx.worker.pid = function() return worker_of[coroutine.running()] or real.pid() end
   return ngx
 end
 
 -- Puts back the real clock and worker id (after_each: the other plugins' specs share the VM).
 function D.uninstall()
-  offset = 0
+  offset, frozen_at = 0, nil
   ngx.now, ngx.time, ngx.worker.pid = real.now, real.time, real.pid
 end
 
@@ -55,6 +59,13 @@ end
 function D.advance(seconds)
   offset = offset + seconds
   D.advance_dict(ngx.shared.kong, seconds)
+end
+
+-- Stops the clock (only D.advance moves it) for a test that asserts exact durations: real time
+-- passing inside the code under test (milliseconds under ASan or a loaded machine) must not
+-- show up in them. D.install/uninstall start it again.
+function D.freeze()
+  frozen_at = real.now()
 end
 
 function D.now()

@@ -463,6 +463,7 @@ describe("upstream-oauth2 token client", function()
 
   describe("fetch", function()
     it("posts to the endpoint with the configured timeouts and TLS verification", function()
+      D.freeze()
       local r = assert(client.fetch(conf({ ssl_verify = false })))
       assert.equal("tok-1", r.access_token)
       assert.equal(90, r.ttl)
@@ -475,6 +476,7 @@ describe("upstream-oauth2 token client", function()
     end)
 
     it("does not count the request's own duration as token lifetime", function()
+      D.freeze()
       http_reply = function()
         D.advance(3)
         return { status = 200, body = '{"access_token":"t","expires_in":60}' }
@@ -484,6 +486,7 @@ describe("upstream-oauth2 token client", function()
     end)
 
     it("returns no ttl for a token that is already inside its refresh margin", function()
+      D.freeze()
       http_reply = function()
         D.advance(5)
         return { status = 200, body = '{"access_token":"t","expires_in":8}' }
