@@ -19,7 +19,10 @@ local lrucache = require "resty.lrucache"
 local type = type
 local concat = table.concat
 local find = string.find
+local byte = string.byte
 local setmetatable = setmetatable
+
+local QUESTION_MARK = 63
 
 local M = {}
 
@@ -175,8 +178,10 @@ local function target_uri(shared)
     end
   end
   local uri = scheme .. "://" .. authority .. shared.upstream_path()
+  -- Kong's runloop (access.after) keeps a bare '?' in the upstream URI, which
+  -- nginx alone would drop: the signed URI must be the one the upstream gets.
   local query = kong.request.get_raw_query()
-  if query and query ~= "" then
+  if query ~= "" or var.is_args == "?" or byte(var.request_uri, -1) == QUESTION_MARK then
     uri = uri .. "?" .. query
   end
   return uri
