@@ -998,6 +998,45 @@ void tampering(Generator& g) {
         }), kT0, o, gw.valid);
 }
 
+// One vector for each step of the core's order that two reasons can meet at
+// (more in the sections above: "checked before ...").
+void order(Generator& g) {
+  const Options o = gateway_options();
+  const Signed gw = signed_gateway(g, true);
+  g.add("missing_signature: fields present is checked before they parse", "ed25519",
+        with(gw.request, [](Request& r) {
+          drop(r, "Signature");
+          field(r, "Signature-Input") = R"(kong=("@method)";
+        }),
+        kT0, o, rejected("missing_signature"));
+  Shaped s = gateway_request(true);
+  Sig client = signed_by("ed25519-old", "client-key");
+  client.label = "sig1";
+  client.components = {"@method"};
+  g.sign(s.request, client);
+  Sig kong;
+  kong.components = s.components;
+  g.sign(s.request, kong);
+  g.add("ambiguous: label choice is checked before member shapes", "ed25519",
+        with(s.request, [](Request& r) {
+          for (auto& [n, v] : r.headers)
+            if (n == "Signature" && v.rfind("sig1=", 0) == 0) v = R"(sig1="not bytes")";
+        }),
+        kT0, with_opts<Options>(o, [](Options& x) { x.label.reset(); }), rejected("ambiguous"));
+  g.add("malformed: member shapes are checked before the key", "ed25519",
+        with(signed_gateway(g, true, signed_by("ed25519", "gw-2024")).request,
+             [](Request& r) { field(r, "Signature") = R"(kong="not bytes")"; }),
+        kT0, o, rejected("malformed"));
+  Sig partial = signed_by("ed25519", "gw-2024");
+  partial.components = {"@method"};
+  g.add("unknown_key: checked before missing_component", "ed25519", signed_gateway(g, true, partial).request, kT0, o,
+        rejected("unknown_key"));
+  Sig no_created;
+  no_created.created.reset();
+  g.add("tag_mismatch: checked before missing_parameter", "ed25519", signed_gateway(g, true, no_created).request, kT0,
+        with_opts<Options>(o, [](Options& x) { x.tag = "billing"; }), rejected("tag_mismatch"));
+}
+
 void build_cases(Generator& g) {
   algorithms(g);
   missing_and_labels(g);
@@ -1009,6 +1048,7 @@ void build_cases(Generator& g) {
   structured_fields(g);
   digests(g);
   tampering(g);
+  order(g);
 }
 
 int generate(const std::string& keys_dir, const std::string& out_path) {
