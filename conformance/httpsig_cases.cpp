@@ -681,6 +681,20 @@ void component_params(Generator& g) {
   g.add("valid: @query-param required and covered", "ed25519", qp.request, kT0,
         with_opts<Options>(o, [](Options& x) { x.required_components = {R"(@query-param;name="id")"}; }), qp.valid);
 
+  const Signed qv = signed_req(req("GET", "http://orders.internal:8080/v1/search?q=a+b%2Fc&flag&empty="),
+                               {"@method", R"(@query-param;name="q")", R"(@query-param;name="flag")",
+                                R"(@query-param;name="empty")"});
+  g.add("valid: @query-param values form-decoded and re-encoded, a bare name and an empty value", "ed25519",
+        qv.request, kT0, o, qv.valid);
+  g.add("valid: @query-param value spelled differently, same after decoding", "ed25519",
+        with(qv.request, [](Request& r) { r.url = "http://orders.internal:8080/v1/search?q=a%20b/c&flag=&empty"; }),
+        kT0, o, qv.valid);
+  g.add("bad_component: @query-param name not in its encoded form", "ed25519",
+        with(qp.request, [](Request& r) {
+          replace_all(field(r, "Signature-Input"), R"("@query-param";name="a%20b")", R"("@query-param";name="a+b")");
+        }),
+        kT0, o, rejected("bad_component"));
+
   // @query: no query and an empty one are both "?"
   const Signed q = signed_req(req("GET", "http://orders.internal:8080/v1/orders"), {"@method", "@path", "@query"});
   g.add("valid: @query without a query", "ed25519", q.request, kT0, o, q.valid);
