@@ -618,6 +618,14 @@ void gateway_components(Generator& g) {
           }
         }),
         kT0, o, gw.valid);
+  g.add("valid: Signature-Input and Signature field names in other case", "ed25519",
+        with(gw.request, [](Request& r) {
+          for (auto& h : r.headers) {
+            if (h.first == "Signature-Input") h.first = "signature-INPUT";
+            if (h.first == "Signature") h.first = "SIGNATURE";
+          }
+        }),
+        kT0, o, gw.valid);
   g.add("bad_signature: whitespace inside a covered value", "ed25519",
         with(gw.request, [](Request& r) { field(r, "Content-Type") = "application/json;  charset=utf-8"; }), kT0, o,
         rejected("bad_signature"));
