@@ -2,6 +2,7 @@
 //
 //   upstream_jwt_conformance_gen httpsig-generate KEYS_DIR OUT.json
 //   upstream_jwt_conformance_gen httpsig-check KEYS_DIR VECTORS.json
+//   upstream_jwt_conformance_gen httpsig-up-to-date KEYS_DIR VECTORS.json
 //
 // Every signature below is made by the core's Signer, the one the gateway
 // signs with. Each case states the verdict its author intends and, for a
@@ -13,6 +14,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -1127,12 +1129,48 @@ int check(const std::string& path) {
   return bad || !absent.empty() ? 1 : 0;
 }
 
+// Signature field values are left out: ECDSA and RSA-PSS signatures differ
+// on every run, and httpsig-check already verifies every committed one.
+J without_signatures(J doc) {
+  doc.erase("generator");
+  for (auto& v : doc.at("vectors"))
+    for (auto& h : v.at("request").at("headers"))
+      if (lower(h.at(0).get<std::string>()) == "signature") h[1] = "(signature)";
+  return doc;
+}
+
+// Fails when httpsig_cases.cpp and the committed file have drifted apart
+// (a case added, changed or removed without regenerating).
+int up_to_date(const std::string& keys_dir, const std::string& path) {
+  Generator g(keys_dir);
+  build_cases(g);
+  const J fresh = without_signatures(to_json(g.keysets(), g.vectors()));
+  const J committed = without_signatures(J::parse(read_file(path)));
+  if (fresh == committed) {
+    std::cout << path << " is what httpsig_cases.cpp generates (" << g.vectors().size() << " vectors)\n";
+    return 0;
+  }
+  std::cerr << path << " is not what httpsig_cases.cpp generates; run `make conformance` and review the diff\n";
+  if (fresh.at("keysets") != committed.at("keysets")) std::cerr << "  the key sets differ\n";
+  const auto& a = fresh.at("vectors");
+  const auto& b = committed.at("vectors");
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    if (i < a.size() && i < b.size() && a[i] == b[i]) continue;
+    std::cerr << "  first difference at vector " << i << ": "
+              << (i < a.size() ? a[i].at("name").get<std::string>() : std::string("(none generated)")) << " / "
+              << (i < b.size() ? b[i].at("name").get<std::string>() : std::string("(none committed)")) << "\n";
+    break;
+  }
+  return 1;
+}
+
 }  // namespace
 
 int command(const std::string& mode, const std::string& keys_dir, const std::string& path) {
   try {
     if (mode == "httpsig-generate") return generate(keys_dir, path);
     if (mode == "httpsig-check") return check(path);
+    if (mode == "httpsig-up-to-date") return up_to_date(keys_dir, path);
   } catch (const std::exception& e) {
     die(e.what());
   }
