@@ -128,9 +128,11 @@ export function digestsOf(body) {
   return h.digests();
 }
 
+// Every Content-Digest line trimmed and joined (RFC 9110 5.3), as a Dictionary.
 function checkDigest(headers, digests) {
-  const field = combinedField(headers, 'content-digest');
-  if (field === null) reject('missing_digest', 'no Content-Digest field');
+  const lines = fieldValues(headers, 'content-digest');
+  if (lines.length === 0) reject('missing_digest', 'no Content-Digest field');
+  const field = lines.join(', ');
   let dict;
   try {
     dict = parseDictionary(field);
