@@ -285,7 +285,7 @@ export class HttpSigVerifier {
   // unsigned request is refused without reading its body); complete() then
   // checks Content-Digest and the nonce.
   async verifySignature(msg, overrides = {}) {
-    const o = { ...this, ...overrides };
+    const o = Object.keys(overrides).length ? { ...this, ...overrides } : this;
     const requiredIds = overrides.requiredComponents ? requiredIdsOf(overrides.requiredComponents) : this.requiredIds;
     const headers = msg.headers ?? [];
 

@@ -145,8 +145,7 @@ export class Verifier {
     const format = options.format ?? (env.UPSTREAM_JWT_FORMAT || 'jwt');
     if (format === HTTPSIG_FORMAT) return HttpSigVerifier.fromEnv(env, options);
     if (format !== 'jwt') throw new ConfigurationError(`unknown format ${JSON.stringify(format)} (jwt or ${HTTPSIG_FORMAT})`);
-    const { format: _, ...rest } = options;
-    options = rest;
+    const { format: _, ...jwtOptions } = options;
     const alg = env.UPSTREAM_JWT_ALG || 'HS256';
     const opts = {
       issuer: env.UPSTREAM_JWT_ISSUER ?? 'kong',
@@ -159,7 +158,7 @@ export class Verifier {
       const { RedisReplayStore } = await import('./replay.js');
       opts.replayStore = await RedisReplayStore.fromUrl(env.UPSTREAM_JWT_REDIS_URL);
     }
-    const v = new Verifier({ ...opts, ...options });
+    const v = new Verifier({ ...opts, ...jwtOptions });
     if (env.UPSTREAM_JWT_SECRET) await v.addKey(alg, Buffer.from(env.UPSTREAM_JWT_SECRET, 'utf8'));
     if (env.UPSTREAM_JWT_PUBLIC_KEY) await v.addKey(alg, env.UPSTREAM_JWT_PUBLIC_KEY);
     if (!v.keys.size && !v.jwks) {
