@@ -126,6 +126,9 @@ for (const [name, start] of [['express', expressServer], ['fastify', fastifyServ
     test('refusals: unsigned, another method, a covered header removed, a wrong tag', { skip: !hasCli }, async () => {
       const plain = await rawRequest(srv.port, 'GET', '/v1/orders', BASE_HEADERS);
       assert.deepEqual([plain.status, plain.json.error], [401, 'missing_signature']);
+      // Refused before its body is read.
+      const unsignedPost = await rawRequest(srv.port, 'POST', '/v1/orders', BASE_HEADERS, Buffer.alloc(1 << 20, 0x61));
+      assert.deepEqual([unsignedPost.status, unsignedPost.json.error], [401, 'missing_signature']);
       const r = cliRequest('ecdsa-p256-sha256');
       const put = await send(srv.port, { ...r, method: 'PUT' });
       assert.deepEqual([put.status, put.json.error], [401, 'bad_signature']);

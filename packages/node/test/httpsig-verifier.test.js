@@ -5,9 +5,10 @@ import { constants, createPrivateKey, generateKeyPairSync, sign as cryptoSign } 
 import { describe, test } from 'node:test';
 
 import {
-  ConfigurationError, HTTPSIG_REASONS, HttpSigVerifier, InMemoryReplayStore, JwksSource, Verifier, makeHttpSigKey,
+  ConfigurationError, HTTPSIG_REASONS, HttpSigVerifier, InMemoryReplayStore, JwksSource, RedisReplayStore, Verifier, makeHttpSigKey,
 } from '../src/index.js';
 import { contentDigest, makeKeys, signMessage } from './httpsig-support.js';
+import { startRedis } from './support.js';
 
 const KEYS = makeKeys();
 const NOW = 1700000000;
@@ -274,6 +275,31 @@ describe('HttpSigVerifier nonce replay', () => {
     assert.equal(await reasonOf(open.verify(signed({ params: noExpires }), { now: NOW })), 'missing_parameter');
     assert.equal(await reasonOf(open.verify(signed({ params: noExpires }), { now: NOW, maxAge: 30 })), 'valid');
   });
+});
+
+test('two replicas sharing Redis: a nonce one accepted, the other refuses; Redis gone is 503', async () => {
+  const redis = await startRedis();
+  let running = true;
+  const stores = [];
+  try {
+    const replicas = [];
+    for (let i = 0; i < 2; i++) {
+      const store = await RedisReplayStore.fromUrl(redis.url, { prefix: 'upstream-jwt:nonce:', timeoutMs: 500 });
+      stores.push(store);
+      replicas.push(await verifier({ replayStore: store }));
+    }
+    const m = signed({ params: { ...PARAMS, nonce: `n-${Date.now()}` } });
+    assert.equal(await reasonOf(replicas[0].verify(m, { now: NOW })), 'valid');
+    assert.equal(await reasonOf(replicas[1].verify(m, { now: NOW })), 'replayed');
+    await redis.stop();
+    running = false;
+    const other = signed({ params: { ...PARAMS, nonce: 'n-other' } });
+    const e = await replicas[1].verify(other, { now: NOW }).catch((x) => x);
+    assert.deepEqual([e.reason, e.status], ['replay_store_unavailable', 503]);
+  } finally {
+    for (const s of stores) s.client.destroy();
+    if (running) await redis.stop();
+  }
 });
 
 describe('fromEnv', () => {
