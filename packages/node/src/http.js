@@ -57,8 +57,10 @@ function messageOf(r, req, scheme) {
   if (hosts.length > 1) throw new VerificationError('bad_request', 'more than one Host header');
   const host = hosts.length ? hosts[0][1] : '';
   const s = scheme ?? (req.socket?.encrypted ? 'https' : 'http');
-  const target = r.query === null ? r.path : Buffer.concat([r.path, Buffer.from('?'), r.query]);
-  return { method: r.method, targetUri: `${s}://${host}${target.toString('latin1')}`, headers: r.headers };
+  const target = (r.query === null ? r.path : Buffer.concat([r.path, Buffer.from('?'), r.query])).toString('latin1');
+  // An absolute-form target (RFC 9112 3.2.2) already is the target URI.
+  if (/^https?:\/\//i.test(target)) return { method: r.method, targetUri: target, headers: r.headers };
+  return { method: r.method, targetUri: `${s}://${host}${target}`, headers: r.headers };
 }
 
 // What both middleware run: verify the request `req` (a Node IncomingMessage,

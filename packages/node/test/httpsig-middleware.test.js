@@ -138,6 +138,11 @@ for (const [name, start] of [['express', expressServer], ['fastify', fastifyServ
       assert.deepEqual((await send(srv.port, thin)).json.error, 'missing_component');
     });
 
+    test('an absolute-form request target is the target URI', { skip: !hasCli }, async () => {
+      const r = cliRequest('ed25519', { url: 'http://orders.internal:8080/v1/orders?id=7' });
+      assert.equal((await send(srv.port, r, { target: 'http://orders.internal:8080/v1/orders?id=7' })).status, 200);
+    });
+
     test('the scheme is part of @target-uri: set it behind a TLS terminator', { skip: !hasCli }, async () => {
       const r = cliRequest('ed25519', { url: 'https://localhost/v1/orders?id=7' });
       assert.deepEqual((await send(srv.port, r)).json.error, 'bad_signature');
