@@ -122,6 +122,7 @@ export class DigestHasher {
   }
 }
 
+// { 'sha-256': Buffer, 'sha-512': Buffer } of a body held whole.
 export function digestsOf(body) {
   const h = new DigestHasher();
   h.update(body);
@@ -187,6 +188,7 @@ export class HttpSigVerifier {
     requiredComponents = GATEWAY_COMPONENTS, checkDigest = true, replayStore = null, jwksUrl = null, jwks = null,
   } = {}) {
     if (!(leeway >= 0)) throw new ConfigurationError('leeway must not be negative');
+    if (!Number.isFinite(maxAge)) throw new ConfigurationError('maxAge must be a number of seconds');
     if (label !== null && !isValidKey(label)) throw new ConfigurationError(`label ${JSON.stringify(label)} is not a structured-field key`);
     this.format = HTTPSIG_FORMAT;
     this.keys = [];
@@ -211,7 +213,8 @@ export class HttpSigVerifier {
     return this;
   }
 
-  // A JWKS document (object or JSON text); each JWK needs alg and kid.
+  // A JWKS document (object or JSON text); each JWK needs alg; one without
+  // kid is the key for signatures without keyid.
   async addJwks(jwks) {
     for (const k of httpSigKeysOf(await keysFromJwks(jwks))) this.register(k);
     return this;
@@ -278,7 +281,8 @@ export class HttpSigVerifier {
   // constructor option but keys/replayStore/jwks, for this call only.
   async verify(msg, overrides = {}) {
     const pending = await this.verifySignature(msg, overrides);
-    return this.complete(pending, msg.digests ?? (msg.body != null ? digestsOf(msg.body) : null));
+    const digests = pending.checkDigest ? msg.digests ?? (msg.body != null ? digestsOf(msg.body) : null) : null;
+    return this.complete(pending, digests);
   }
 
   // Every check up to the signature, before the body is read (so an
