@@ -10,7 +10,7 @@ export {
   DigestHasher, GATEWAY_COMPONENTS, HTTPSIG_ALG_OF_JWS, HTTPSIG_ALGORITHMS, HTTPSIG_FORMAT, HTTPSIG_REASONS, HttpSigKey,
   HttpSigVerifier, digestsOf, httpSigKeysOf, makeHttpSigKey,
 } from './httpsig.js';
-export { signatureBase } from './httpsig-base.js';
+export { componentsFrom, signatureBase } from './httpsig-base.js';
 export { JwksSource } from './jwks.js';
 export { ALGORITHMS, KeySet, VerificationKey, keysFromJwks, makeKey } from './keys.js';
 export { InMemoryReplayStore, RedisReplayStore } from './replay.js';
