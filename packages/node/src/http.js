@@ -7,6 +7,7 @@ import { BodyHasher, pairsOf } from './request.js';
 
 export const DEFAULT_HEADER = 'X-Upstream-JWT';
 export const DEFAULT_MAX_BODY = 8 * 1024 * 1024; // the plugin's max_body_size default
+const CONSUMER_HEADERS = ['x-consumer-id', 'x-consumer-username', 'x-credential-identifier'];
 
 // The token from the header's field lines; an optional `Bearer ` prefix (the
 // plugin's header_prefix) is removed. Several lines are refused: picking one
@@ -75,7 +76,11 @@ export async function authenticate(verifier, req, r, stream, { maxBodySize, sche
     const hasher = DigestHasher.for(combinedField(r.headers, 'content-digest'));
     const body = await readBody(stream, maxBodySize, hasher);
     state.bodyRead = true;
-    return { body, property: 'upstreamSignature', value: await verifier.complete(pending, hasher.digests()) };
+    const value = await verifier.complete(pending, hasher.digests());
+    // A consumer header the signature does not cover is not the gateway's:
+    // app code reading req.headers must not find it either.
+    for (const name of CONSUMER_HEADERS) if (!(name in value.fields)) delete req.headers[name];
+    return { body, property: 'upstreamSignature', value };
   }
   const token = tokenFrom(r.tokens);
   const hasher = new BodyHasher();

@@ -27,13 +27,16 @@ async function makeVerifier(opts = {}) {
   return v;
 }
 
-const reply = (sig, body) => ({ keyid: sig.keyid, alg: sig.alg, consumer: sig.consumer, body_len: body.length, body_sha: sha(body) });
+const reply = (sig, body, headers) => ({
+  keyid: sig.keyid, alg: sig.alg, consumer: sig.consumer, body_len: body.length, body_sha: sha(body),
+  seen: [headers['x-consumer-id'] ?? null, headers['x-consumer-username'] ?? null],
+});
 
 async function expressServer(v, opts) {
   const app = express();
   app.use(expressMw(v, opts));
   app.get('/healthz', (req, res) => res.send('ok'));
-  app.all('/{*rest}', (req, res) => res.json(reply(req.upstreamSignature, req.rawBody)));
+  app.all('/{*rest}', (req, res) => res.json(reply(req.upstreamSignature, req.rawBody, req.headers)));
   const port = await freePort();
   const server = await new Promise((r) => { const s = app.listen(port, '127.0.0.1', () => r(s)); });
   return { port, close: () => new Promise((r) => server.close(r)) };
@@ -45,7 +48,7 @@ async function fastifyServer(v, opts) {
   app.removeAllContentTypeParsers(); // the handler hashes the exact bytes
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => done(null, body));
   app.get('/healthz', async () => 'ok');
-  app.all('/*', async (req) => reply(req.upstreamSignature, req.body ?? Buffer.alloc(0)));
+  app.all('/*', async (req) => reply(req.upstreamSignature, req.body ?? Buffer.alloc(0), req.headers));
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
   return { port, close: () => app.close() };
@@ -94,8 +97,10 @@ for (const [name, start] of [['express', expressServer], ['fastify', fastifyServ
         const r = cliRequest(alg);
         const res = await send(srv.port, r);
         assert.equal(res.status, 200, JSON.stringify(res.json));
-        // The username is sent but not covered: the app never sees it as trusted.
-        assert.deepEqual(res.json, { keyid: `k-${alg}`, alg, consumer: { id: 'c-42', username: null, credential: null }, body_len: r.body.length, body_sha: sha(r.body) });
+        // The username is sent but not covered: the app never sees it, not even in req.headers.
+        assert.deepEqual(res.json, {
+          keyid: `k-${alg}`, alg, consumer: { id: 'c-42', username: null, credential: null }, body_len: r.body.length, body_sha: sha(r.body), seen: ['c-42', null],
+        });
       });
 
       test(`${alg}: signed by npm http-message-signatures`, async () => {
