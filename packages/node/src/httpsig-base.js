@@ -211,12 +211,13 @@ function derivedValue(msg, id, name, shown) {
 }
 
 // The base for the covered components (Items whose value is a String) and
-// the serialized @signature-params value.
-export function signatureBase(msg, covered, signatureParams) {
+// the serialized @signature-params value. shownIds: the components already
+// serialized (a verifier has them), so they are not serialized twice.
+export function signatureBase(msg, covered, signatureParams, shownIds = null) {
   let base = '';
   const seen = new Set();
-  for (const id of covered) {
-    const shown = serializeItem(id);
+  for (const [i, id] of covered.entries()) {
+    const shown = shownIds ? shownIds[i] : serializeItem(id);
     if (id.value.type !== 'string') throw componentError(shown, 'not a string');
     if (seen.has(shown)) throw componentError(shown, 'covered more than once');
     seen.add(shown);

@@ -10,7 +10,7 @@ import { ConfigurationError, VerificationError } from './errors.js';
 import { combinedField, componentsFrom, fieldValues, signatureBase } from './httpsig-base.js';
 import { JwksSource } from './jwks.js';
 import { keysFromJwks, makeKey } from './keys.js';
-import { isValidKey, parseDictionary, serializeInnerList, serializeItem, SfError } from './sf.js';
+import { isValidKey, parseDictionary, serializeItem, serializeParams, SfError } from './sf.js';
 
 export const HTTPSIG_FORMAT = 'http-message-signature';
 
@@ -339,12 +339,12 @@ export class HttpSigVerifier {
 
     let paramsText;
     try {
-      paramsText = serializeInnerList(input);
+      paramsText = `(${components.join(' ')})${serializeParams(input.params)}`;
     } catch (e) {
       if (e instanceof SfError) reject('malformed', e.message);
       throw e;
     }
-    const base = signatureBase(msg, input.items, paramsText);
+    const base = signatureBase(msg, input.items, paramsText, components);
     if (!key.verify(Buffer.from(base, 'latin1'), sig.value.value)) reject('bad_signature', 'signature does not verify');
     const until = expires ?? (created !== undefined && o.maxAge > 0 ? created + o.maxAge : undefined);
     return {
