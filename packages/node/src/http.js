@@ -65,15 +65,15 @@ function messageOf(r, req, scheme) {
 }
 
 // What both middleware run: verify the request `req` (a Node IncomingMessage,
-// r = describe(req, header)) whose body arrives on `stream`. Returns { body, property, value }: the
-// verified bytes, and what to set on the request (upstreamJwt: the claims;
+// r = describe(req, header)) whose body arrives on `stream`. Returns
+// { body, property, value }: the verified bytes, and what to set on the request (upstreamJwt: the claims;
 // upstreamSignature: the verified RFC 9421 signature). `state.bodyRead` tells
 // a caller handling a rejection whether the body was consumed.
 export async function authenticate(verifier, req, r, stream, { maxBodySize, scheme }, state = {}) {
   if (verifier.format === HTTPSIG_FORMAT) {
     const msg = messageOf(r, req, scheme);
     const pending = await verifier.verifySignature(msg);
-    const hasher = DigestHasher.for(combinedField(r.headers, 'content-digest'));
+    const hasher = DigestHasher.for(pending.checkDigest ? combinedField(r.headers, 'content-digest') : null);
     const body = await readBody(stream, maxBodySize, hasher);
     state.bodyRead = true;
     const value = await verifier.complete(pending, hasher.digests());
