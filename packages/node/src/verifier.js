@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 
 import { ConfigurationError, VerificationError } from './errors.js';
+import { HTTPSIG_FORMAT, HttpSigVerifier } from './httpsig.js';
 import { JwksSource } from './jwks.js';
 import { ALGORITHMS, KeySet, keysFromJwks, makeKey } from './keys.js';
 import { BadHeaderValue, headersSha256, isHeaderToken, sha256b64 } from './request.js';
@@ -118,6 +119,7 @@ export class Verifier {
     }
     this.requiredHeaders = requiredHeaders.map((h) => h.toLowerCase());
     this.jwks = jwks ?? (jwksUrl ? new JwksSource(jwksUrl) : null);
+    this.format = 'jwt';
   }
 
   async addKey(alg, material, kid = null) {
@@ -136,7 +138,14 @@ export class Verifier {
   // UPSTREAM_JWT_ISSUER (kong), UPSTREAM_JWT_AUDIENCE, UPSTREAM_JWT_LEEWAY (5),
   // UPSTREAM_JWT_MAX_LIFETIME (3600), UPSTREAM_JWT_REDIS_URL (replay store
   // shared by replicas). Options given override.
+  //
+  // UPSTREAM_JWT_FORMAT (or options.format) http-message-signature gives an
+  // HttpSigVerifier instead (HttpSigVerifier.fromEnv documents its variables).
   static async fromEnv(env = process.env, options = {}) {
+    const format = options.format ?? (env.UPSTREAM_JWT_FORMAT || 'jwt');
+    if (format === HTTPSIG_FORMAT) return HttpSigVerifier.fromEnv(env, options);
+    if (format !== 'jwt') throw new ConfigurationError(`unknown format ${JSON.stringify(format)} (jwt or ${HTTPSIG_FORMAT})`);
+    const { format: _, ...jwtOptions } = options;
     const alg = env.UPSTREAM_JWT_ALG || 'HS256';
     const opts = {
       issuer: env.UPSTREAM_JWT_ISSUER ?? 'kong',
@@ -149,7 +158,7 @@ export class Verifier {
       const { RedisReplayStore } = await import('./replay.js');
       opts.replayStore = await RedisReplayStore.fromUrl(env.UPSTREAM_JWT_REDIS_URL);
     }
-    const v = new Verifier({ ...opts, ...options });
+    const v = new Verifier({ ...opts, ...jwtOptions });
     if (env.UPSTREAM_JWT_SECRET) await v.addKey(alg, Buffer.from(env.UPSTREAM_JWT_SECRET, 'utf8'));
     if (env.UPSTREAM_JWT_PUBLIC_KEY) await v.addKey(alg, env.UPSTREAM_JWT_PUBLIC_KEY);
     if (!v.keys.size && !v.jwks) {
