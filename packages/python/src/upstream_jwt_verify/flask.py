@@ -1,23 +1,27 @@
 """Flask: `UpstreamJWT(app, verifier)` verifies every request; views read the
-claims with `upstream_claims()`."""
+claims with `upstream_claims()` (JWT format) or the verified signature with
+`upstream_signature()` (format http-message-signature)."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Union
 
-from ._http import CLAIMS_KEY
+from ._http import CLAIMS_KEY, SIGNATURE_KEY
+from .httpsig import SignatureVerifier, Verified
 from .verifier import Verifier
 from .wsgi import WSGIMiddleware
 
 
 class UpstreamJWT:
-    def __init__(self, app: Any = None, verifier: Verifier = None, **options: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, app: Any = None, verifier: Optional[Union[Verifier, SignatureVerifier]] = None,
+                 **options: Any) -> None:
         self.verifier = verifier
         self.options = options
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Any) -> None:
+        # from_env: UPSTREAM_JWT_FORMAT picks the format.
         verifier = self.verifier or Verifier.from_env()
         app.wsgi_app = WSGIMiddleware(app.wsgi_app, verifier, **self.options)
 
@@ -49,3 +53,11 @@ def upstream_claims() -> Dict[str, Any]:
     from flask import request
 
     return request.environ[CLAIMS_KEY]
+
+
+def upstream_signature() -> Verified:
+    """The verified RFC 9421 signature of the current request: .keyid,
+    .header(name) / .consumer (only headers the signature covers), .nonce ..."""
+    from flask import request
+
+    return request.environ[SIGNATURE_KEY]  # type: ignore[no-any-return]

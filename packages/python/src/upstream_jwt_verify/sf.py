@@ -324,36 +324,28 @@ def _text(field_value: Union[str, bytes]) -> str:
     return field_value.decode("latin-1") if isinstance(field_value, (bytes, bytearray)) else field_value
 
 
-def parse_dictionary(field_value: Union[str, bytes]) -> Dictionary:
-    p = _Parser(_text(field_value))
+def _top(text: Union[str, bytes], rule: str):  # type: ignore[no-untyped-def]
+    p = _Parser(_text(text))
     p.skip_sp()
-    v = p.dictionary()
+    v = getattr(p, rule)()
     p.finish()
     return v
+
+
+def parse_dictionary(field_value: Union[str, bytes]) -> Dictionary:
+    return _top(field_value, "dictionary")  # type: ignore[no-any-return]
 
 
 def parse_list(field_value: Union[str, bytes]) -> SFList:
-    p = _Parser(_text(field_value))
-    p.skip_sp()
-    v = p.list()
-    p.finish()
-    return v
+    return _top(field_value, "list")  # type: ignore[no-any-return]
 
 
 def parse_item(field_value: Union[str, bytes]) -> Item:
-    p = _Parser(_text(field_value))
-    p.skip_sp()
-    v = p.item()
-    p.finish()
-    return v
+    return _top(field_value, "item")  # type: ignore[no-any-return]
 
 
 def parse_inner_list(text: Union[str, bytes]) -> InnerList:
-    p = _Parser(_text(text))
-    p.skip_sp()
-    v = p.inner_list()
-    p.finish()
-    return v
+    return _top(text, "inner_list")  # type: ignore[no-any-return]
 
 
 # ---- serialization (RFC 9651 4.1) ----------------------------------------

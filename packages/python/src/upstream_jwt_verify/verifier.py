@@ -169,8 +169,10 @@ class Verifier:
         return self
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **kw: Any) -> "Verifier":
-        """The configuration a container gets from its environment:
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **kw: Any) -> Any:
+        """With format="http-message-signature" (or UPSTREAM_JWT_FORMAT set so):
+        a httpsig.SignatureVerifier configured by SignatureVerifier.from_env.
+        Otherwise (format "jwt", the default) a Verifier: the configuration a container gets from its environment:
         UPSTREAM_JWT_SECRET (HS* secret, kid-less: accepts any kid the gateway
         sets), UPSTREAM_JWT_ALG (HS256), UPSTREAM_JWT_PUBLIC_KEY (PEM text, for
         asymmetric algorithms), UPSTREAM_JWT_JWKS_URL, UPSTREAM_JWT_ISSUER
@@ -178,6 +180,13 @@ class Verifier:
         UPSTREAM_JWT_MAX_LIFETIME (3600), UPSTREAM_JWT_REDIS_URL (replay store
         shared by replicas). Keyword arguments override."""
         env = os.environ if environ is None else environ
+        fmt = kw.pop("format", None) or env.get("UPSTREAM_JWT_FORMAT") or "jwt"
+        if fmt == "http-message-signature":
+            from .httpsig import SignatureVerifier
+
+            return SignatureVerifier.from_env(env, **kw)
+        if fmt != "jwt":
+            raise ConfigurationError(f"unknown format {fmt!r}: jwt or http-message-signature")
         alg = env.get("UPSTREAM_JWT_ALG", "HS256")
         opts: Dict[str, Any] = {
             "issuer": env.get("UPSTREAM_JWT_ISSUER", "kong"),
