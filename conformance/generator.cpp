@@ -1,8 +1,11 @@
 // upstream_jwt_conformance_gen — writes conformance/vectors.json from the C++
-// core, and checks a vectors file against the core.
+// core, and checks a vectors file against the core. The httpsig-* modes do
+// the same for conformance/httpsig_vectors.json (httpsig_cases.cpp).
 //
 //   upstream_jwt_conformance_gen generate KEYS_DIR OUT.json
 //   upstream_jwt_conformance_gen check KEYS_DIR VECTORS.json
+//   upstream_jwt_conformance_gen httpsig-generate KEYS_DIR OUT.json
+//   upstream_jwt_conformance_gen httpsig-check KEYS_DIR VECTORS.json
 //
 // Each case below states the verdict its author intends; `generate` refuses
 // to write a file where the core disagrees with one, and records the core's
@@ -22,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "gen_util.hpp"
+#include "httpsig_model.hpp"
 #include "vectors_model.hpp"
 
 namespace uj = upstream_jwt;
@@ -32,25 +37,6 @@ namespace {
 
 constexpr std::int64_t kT0 = 1767225600;  // 2026-01-01T00:00:00Z: iat of most tokens
 constexpr std::int64_t kTtl = 60;
-
-[[noreturn]] void die(const std::string& msg) {
-  std::cerr << "upstream_jwt_conformance_gen: " << msg << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(uj::Result<T> r, const std::string& what) {
-  if (!r) die(what + ": " + r.error().message);
-  return std::move(r).value();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) die("cannot read " + path);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // ---- key sets ---------------------------------------------------------------
 struct KeyFile {
@@ -635,7 +621,9 @@ std::vector<Vector> build_cases(const Env& env) {
 
 void usage() {
   std::cerr << "usage: upstream_jwt_conformance_gen generate KEYS_DIR OUT.json\n"
-               "       upstream_jwt_conformance_gen check KEYS_DIR VECTORS.json\n";
+               "       upstream_jwt_conformance_gen check KEYS_DIR VECTORS.json\n"
+               "       upstream_jwt_conformance_gen httpsig-generate KEYS_DIR OUT.json\n"
+               "       upstream_jwt_conformance_gen httpsig-check KEYS_DIR VECTORS.json\n";
   std::exit(2);
 }
 
@@ -644,6 +632,11 @@ void usage() {
 int main(int argc, char** argv) {
   if (argc != 4) usage();
   const std::string mode = argv[1];
+  if (mode.rfind("httpsig-", 0) == 0) {
+    const int rc = conformance::httpsig::command(mode, argv[2], argv[3]);
+    if (rc < 0) usage();
+    return rc;
+  }
   Env env;
   env.keys_dir = argv[2];
   if (mode == "generate") {

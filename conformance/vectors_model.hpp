@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +100,17 @@ inline std::string b64_std_decode(const std::string& s) {
   return out;
 }
 
+// A key's material in a vectors file: "pem" (public key) or "secret_b64".
+inline void put_material(nlohmann::ordered_json& e, bool is_pem, const std::string& material) {
+  if (is_pem) e["pem"] = material;
+  else e["secret_b64"] = b64_std(material);
+}
+
+inline std::pair<bool, std::string> get_material(const nlohmann::ordered_json& e) {
+  const bool is_pem = e.contains("pem");
+  return {is_pem, is_pem ? e.at("pem").get<std::string>() : b64_std_decode(e.at("secret_b64").get<std::string>())};
+}
+
 inline nlohmann::ordered_json to_json(const std::map<std::string, KeySet>& keysets,
                                       const std::vector<Vector>& vectors) {
   using J = nlohmann::ordered_json;
@@ -113,8 +125,7 @@ inline nlohmann::ordered_json to_json(const std::map<std::string, KeySet>& keyse
       J e;
       e["alg"] = k.alg;
       e["kid"] = k.kid ? J(*k.kid) : J(nullptr);
-      if (k.is_pem) e["pem"] = k.material;
-      else e["secret_b64"] = b64_std(k.material);
+      put_material(e, k.is_pem, k.material);
       arr.push_back(e);
     }
     ks[name] = arr;
@@ -166,8 +177,7 @@ inline std::pair<std::map<std::string, KeySet>, std::vector<Vector>> from_json(c
       KeySpec k;
       k.alg = e.at("alg").get<std::string>();
       if (!e.at("kid").is_null()) k.kid = e.at("kid").get<std::string>();
-      k.is_pem = e.contains("pem");
-      k.material = k.is_pem ? e.at("pem").get<std::string>() : b64_std_decode(e.at("secret_b64").get<std::string>());
+      std::tie(k.is_pem, k.material) = get_material(e);
       set.push_back(k);
     }
     keysets[name] = set;
