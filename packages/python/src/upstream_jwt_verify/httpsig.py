@@ -803,7 +803,8 @@ class SignatureVerifier:
 
         if self.check_digest:
             digest = content if isinstance(content, ContentDigest) else _digest_of(content)  # type: ignore[arg-type]
-            digest.check(view.combined("content-digest"))
+            lines = [v.strip(" \t") for n, v in view.fields if n == "content-digest"]
+            digest.check(", ".join(lines) if lines else None)
 
         if self.replay_store is not None:
             self._check_replay(keyid, nonce, created, expires, now)
