@@ -91,7 +91,7 @@ def gateway_request(body=BODY, extra=()):
 
 
 def cli_sign(alg, url, components, headers=(), body=None, keyid="gw", label="kong", created=None, ttl=60,
-             tag=None, method="POST", key_file=None, tmpdir=None):
+             tag=None, method="POST", key_file=None, tmpdir=None, digest=None):
     """Header lines (name, value) from `upstream-jwt httpsig sign`."""
     args = [CLI, "httpsig", "sign", "--alg", alg, "--key", key_file or os.path.join(RFC_KEYS, RFC_KEY_FILES[alg][0]),
             "--label", label, "--components", components, "--method", method, "--url", url,
@@ -109,6 +109,8 @@ def cli_sign(alg, url, components, headers=(), body=None, keyid="gw", label="kon
         with open(path, "wb") as f:
             f.write(body)
         args += ["--body", path]
+        if digest:
+            args += ["--digest", digest]
     out = subprocess.run(args, check=True, capture_output=True).stdout.decode()
     lines = []
     for line in out.splitlines():
