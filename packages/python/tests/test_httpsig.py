@@ -480,3 +480,67 @@ class Keys(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class KeysFromJwksUrl(unittest.TestCase):
+    """The gateway's JWKS (upstream-jwt-jwks) as the key source: a rotation
+    needs no restart, unknown keyids are rate-limited, no key set fails closed."""
+
+    def setUp(self):
+        from test_jwks import JwksServer
+
+        self.server = JwksServer()
+        self.addCleanup(self.server.stop)
+
+    @staticmethod
+    def jwk(private_pem_or_key, kid):
+        from cryptography.hazmat.primitives import serialization
+        from jwt.algorithms import OKPAlgorithm
+
+        key = private_pem_or_key
+        if isinstance(key, bytes):
+            key = serialization.load_pem_private_key(key, None)
+        return dict(json.loads(OKPAlgorithm.to_jwk(key.public_key())), kid=kid, alg="EdDSA", use="sig")
+
+    def test_rotation_and_unknown_keyid(self):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        from upstream_jwt_verify import JwksSource
+
+        self.server.doc = {"keys": [self.jwk(private_of("ed25519"), "gw-1")]}
+        v = SignatureVerifier(jwks=JwksSource(self.server.url, min_refresh_interval=0))
+        p = {"created": NOW, "expires": NOW + 60, "keyid": "gw-1", "alg": "ed25519"}
+        self.assertEqual(v.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=p), now=NOW,
+                                  content=BODY).keyid, "gw-1")
+        hits = self.server.hits
+        v.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=p), now=NOW, content=BODY)
+        self.assertEqual(self.server.hits, hits, "the cached key set is used")
+
+        new = ed25519.Ed25519PrivateKey.generate()
+        self.server.doc = {"keys": [self.jwk(new, "gw-2"), self.jwk(private_of("ed25519"), "gw-1")]}
+        new_pem = new.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        p2 = dict(p, keyid="gw-2")
+        r = v.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=p2, material=new_pem), now=NOW,
+                     content=BODY)
+        self.assertEqual((r.keyid, r.alg), ("gw-2", "ed25519"))
+
+        limited = SignatureVerifier(jwks=JwksSource(self.server.url, min_refresh_interval=3600))
+        limited.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=p), now=NOW, content=BODY)
+        hits = self.server.hits
+        for _ in range(3):
+            with self.assertRaises(VerificationError) as cm:
+                limited.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=dict(p, keyid="nope")),
+                               now=NOW, content=BODY)
+            self.assertEqual(cm.exception.reason, "unknown_key")
+        self.assertEqual(self.server.hits, hits, "unknown keyids do not hammer the JWKS URL")
+
+    def test_no_key_set_fails_closed(self):
+        self.server.stop()
+        from upstream_jwt_verify import JwksSource
+
+        v = SignatureVerifier(jwks=JwksSource(self.server.url, timeout=0.5))
+        with self.assertRaises(VerificationError) as cm:
+            v.verify(signed(gateway_request(), GATEWAY_COMPONENTS), now=NOW, content=BODY)
+        self.assertEqual((cm.exception.reason, cm.exception.status), ("jwks_unavailable", 503))
