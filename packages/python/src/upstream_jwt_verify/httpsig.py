@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -242,7 +243,7 @@ def _parse_target(uri: str) -> Tuple[str, str, str, str, bool]:
     if "@" in authority:
         raise ValueError("target URI: userinfo is not allowed")
     path, q, query = rest.partition("?")
-    if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in uri):
+    if _URI_BAD.search(uri):
         raise ValueError("target URI: space, control or non-ASCII character")
     return scheme, authority, path, query, bool(q)
 
@@ -309,8 +310,12 @@ def _trimmed_unfolded(v: str) -> str:
     return "".join(out)
 
 
+_PRINTABLE = re.compile(r"[\t\x20-\x7e]*")
+_URI_BAD = re.compile(r"[^\x21-\x7e]")
+
+
 def _printable(v: str) -> bool:
-    return all(c == "\t" or " " <= c <= "~" for c in v)
+    return _PRINTABLE.fullmatch(v) is not None
 
 
 # Fields whose structured type is known, for `;sf` (the core's list).
@@ -430,13 +435,23 @@ def signature_base(message: Union[Message, "_View"], covered: Sequence[sf.Item],
     """RFC 9421 2.5: one line per covered component, then @signature-params.
     Raises VerificationError bad_component when a component cannot be derived."""
     view = message if isinstance(message, _View) else _View(message)
+    return _build_base(view, covered, _shown(covered), signature_params)[0]
+
+
+def _shown(covered: Sequence[sf.Item]) -> List[str]:
+    try:
+        return [sf.serialize_item(i) for i in covered]
+    except sf.SFError as e:
+        raise _reject("malformed", str(e)) from None
+
+
+def _build_base(view: _View, covered: Sequence[sf.Item], shown_ids: Sequence[str],
+                signature_params: str) -> Tuple[str, Dict[str, str]]:
+    """The base, and the value of each covered plain header field by name."""
     lines = []
+    headers: Dict[str, str] = {}
     seen = set()
-    for item in covered:
-        try:
-            shown = sf.serialize_item(item)
-        except sf.SFError as e:
-            raise _reject("malformed", str(e)) from None
+    for item, shown in zip(covered, shown_ids):
         try:
             if not sf.is_string(item.value):
                 raise _BadComponent("not a string")
@@ -468,11 +483,13 @@ def signature_base(message: Union[Message, "_View"], covered: Sequence[sf.Item],
             value = _derived_value(target, item, name) if derived else _field_value(target, item, name)
         except _BadComponent as e:
             raise _reject("bad_component", f"component {shown}: {e}") from None
+        if not derived and not item.params:
+            headers[name] = value
         lines.append(f"{shown}: {value}\n")
     base = "".join(lines) + '"@signature-params": ' + signature_params
     if not base.isascii():
         raise _reject("bad_component", "signature base is not ASCII")
-    return base
+    return base, headers
 
 
 def components_from(identifiers: Iterable[str]) -> List[sf.Item]:
@@ -778,7 +795,7 @@ class SignatureVerifier:
         if alg_param is not None and alg_param != key_entry.alg:
             raise _reject("alg_mismatch", f'alg "{alg_param}" but the key is for {key_entry.alg}')
 
-        components = [sf.serialize_item(i) for i in spec.items]
+        components = _shown(spec.items)
         for r in self.required_components:
             if r not in components:
                 raise _reject("missing_component", f"component {r} is not covered")
@@ -797,7 +814,8 @@ class SignatureVerifier:
         if expires is not None and now > expires + leeway:
             raise _reject("expired", "signature expired")
 
-        base = signature_base(view, spec.items, sf.serialize_inner_list(spec))
+        params_text = "(" + " ".join(components) + ")" + sf.serialize_params(spec.params)
+        base, covered = _build_base(view, spec.items, components, params_text)
         if not key_entry.verify(base.encode("ascii"), sig_m.value):
             raise _reject("bad_signature", "signature does not verify")
 
@@ -809,11 +827,6 @@ class SignatureVerifier:
         if self.replay_store is not None:
             self._check_replay(keyid, nonce, created, expires, now)
 
-        covered = {}
-        for item in spec.items:
-            name = str(item.value)
-            if not item.params and not name.startswith("@"):
-                covered[name] = base_value(base, sf.serialize_item(item))
         return Verified(label, keyid, key_entry.alg, created, expires, nonce, tag, components, base, covered)
 
     def _check_replay(self, keyid: str, nonce: Optional[str], created: Optional[int],
@@ -835,15 +848,6 @@ def _digest_of(body: bytes) -> ContentDigest:
     d = ContentDigest()
     d.update(body)
     return d
-
-
-def base_value(base: str, shown: str) -> str:
-    """The value of one component line in a signature base."""
-    prefix = shown + ": "
-    for line in base.split("\n"):
-        if line.startswith(prefix):
-            return line[len(prefix):]
-    raise KeyError(shown)
 
 
 __all__ = [

@@ -354,7 +354,19 @@ def is_key(key: str) -> bool:
     return _KEY.fullmatch(key) is not None
 
 
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+
+
 def serialize_bare(v: BareItem) -> str:
+    t = type(v)
+    if t is str:  # the common case first: component names, keyid, nonce, tag
+        if _PRINTABLE.fullmatch(v) is None:  # type: ignore[arg-type]
+            raise SFError("cannot serialize a string with a non-printable character")
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'  # type: ignore[union-attr]
+    if t is int:
+        if not -MAX_INTEGER <= v <= MAX_INTEGER:  # type: ignore[operator]
+            raise SFError("cannot serialize an integer out of range")
+        return str(v)
     if isinstance(v, bool):
         return "?1" if v else "?0"
     if isinstance(v, Date):
@@ -389,9 +401,7 @@ def serialize_bare(v: BareItem) -> str:
         out.append('"')
         return "".join(out)
     if isinstance(v, str):
-        if _STRING_RUN.fullmatch(v.replace('"', "").replace("\\", "")) is None:
-            raise SFError("cannot serialize a string with a non-printable character")
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return serialize_bare(str(v))
     if isinstance(v, (bytes, bytearray)):
         return ":" + binascii.b2a_base64(bytes(v), newline=False).decode("ascii") + ":"
     raise SFError(f"cannot serialize a {type(v).__name__}")
