@@ -544,3 +544,30 @@ class KeysFromJwksUrl(unittest.TestCase):
         with self.assertRaises(VerificationError) as cm:
             v.verify(signed(gateway_request(), GATEWAY_COMPONENTS), now=NOW, content=BODY)
         self.assertEqual((cm.exception.reason, cm.exception.status), ("jwks_unavailable", 503))
+
+
+class NoncesAcrossReplicas(unittest.TestCase):
+    """Two verifiers (replicas) sharing one Debian redis-server: a request
+    accepted by one is refused by the other; Redis gone fails closed."""
+
+    def test_shared_redis_nonce_store(self):
+        from support import RedisServer
+        from upstream_jwt_verify import RedisReplayStore
+
+        redis = RedisServer()
+        self.addCleanup(lambda: redis.proc.poll() is None and redis.stop())
+        a, b = (verifier(replay_store=RedisReplayStore.from_url(redis.url)) for _ in range(2))
+        # The store's clock is Redis's: verify "now" so the TTL is real.
+        import time
+        now = int(time.time())
+        p = {"created": now, "expires": now + 60, "keyid": "gw", "nonce": "replica-n"}
+        msg = signed(gateway_request(), GATEWAY_COMPONENTS, params=p)
+        a.verify(msg, now=now, content=BODY)
+        with self.assertRaises(VerificationError) as cm:
+            b.verify(msg, now=now, content=BODY)
+        self.assertEqual(cm.exception.reason, "replayed")
+        redis.stop()
+        p2 = dict(p, nonce="replica-n2")
+        with self.assertRaises(VerificationError) as cm:
+            b.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=p2), now=now, content=BODY)
+        self.assertEqual((cm.exception.reason, cm.exception.status), ("replay_store_unavailable", 503))
