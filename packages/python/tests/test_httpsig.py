@@ -433,6 +433,9 @@ class Keys(unittest.TestCase):
         with self.assertRaises(ConfigurationError):
             make_signature_key("rsa-v1_5-sha256", small)
         self.assertEqual(make_signature_key("EdDSA", private_of("ed25519")).alg, "ed25519")
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        obj = make_signature_key("ed25519", ed25519.Ed25519PrivateKey.generate(), "o")
+        self.assertIsInstance(obj.key, ed25519.Ed25519PublicKey)
         v = SignatureVerifier().add_key("ed25519", public_of("ed25519"), "a")
         with self.assertRaises(ConfigurationError):
             v.add_key("ed25519", public_of("ed25519"), "a")

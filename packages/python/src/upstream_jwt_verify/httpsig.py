@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from . import sf
 from .errors import ConfigurationError, VerificationError
 from .jwks import JwksSource
-from .keys import _check_strength, keys_from_jwks
+from .keys import _check_strength, _public, keys_from_jwks
 from .replay import ReplayStore
 from .request import Header, as_bytes
 
@@ -130,7 +130,7 @@ def _check_key(alg: str, key: Any) -> None:
 def make_signature_key(alg: str, material: Union[bytes, str, Any], keyid: str = "") -> SignatureKey:
     """hmac-sha256: the secret's exact bytes (str is UTF-8 encoded), at least
     32. The others: a PEM public key, a PEM private key (its public half is
-    kept), or a cryptography public key object."""
+    kept), or a cryptography key object (public or private)."""
     alg = algorithm_name(alg)
     if not isinstance(keyid, str):
         raise ConfigurationError("keyid must be a string")
@@ -144,7 +144,7 @@ def make_signature_key(alg: str, material: Union[bytes, str, Any], keyid: str = 
     if isinstance(material, (bytes, bytearray, str)):
         key = _load_pem(as_bytes(material) if isinstance(material, str) else bytes(material))
     else:
-        key = material
+        key = _public(material)
     _check_key(alg, key)
     return SignatureKey(alg, keyid, key)
 
