@@ -235,3 +235,38 @@ class FastAPIDependency(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.path.exists(CLI), "build/upstream-jwt is not built (make build)")
+class WebSocketHandshake(unittest.TestCase):
+    def test_handshake_is_verified_as_the_http_request_the_gateway_signed(self):
+        import asyncio
+
+        from upstream_jwt_verify.asgi import ASGIMiddleware
+
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+
+        def run(headers, scheme="ws"):
+            sent, reached = [], []
+
+            async def app(scope, receive, send):
+                reached.append(scope["upstream_jwt.signature"].keyid)
+
+            async def receive():
+                return {"type": "websocket.connect"}
+
+            async def send(msg):
+                sent.append(msg)
+
+            scope = {"type": "websocket", "scheme": scheme, "path": "/ws", "raw_path": b"/ws", "query_string": b"",
+                     "headers": [(n.lower().encode(), v.encode()) for n, v in headers]}
+            asyncio.run(ASGIMiddleware(app, verifier())(scope, receive, send))
+            return sent, reached
+
+        lines = cli_sign("ed25519", "http://svc.internal/ws", '("@method" "@target-uri" "@authority" "content-digest")',
+                         body=b"", keyid="k-ed25519", tag="orders", tmpdir=tmp, method="GET")
+        headers = [("Host", "svc.internal")] + lines
+        self.assertEqual(run(headers), ([], ["k-ed25519"]))
+        self.assertEqual(run(headers, scheme="wss"), ([{"type": "websocket.close", "code": 1008}], []))
+        self.assertEqual(run([("Host", "svc.internal")]), ([{"type": "websocket.close", "code": 1008}], []))

@@ -22,6 +22,7 @@ Receive = Callable[[], Awaitable[ASGIMessage]]
 Send = Callable[[ASGIMessage], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 REPLAY_CHUNK = 64 * 1024
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 
 def raw_path(scope: Scope) -> bytes:
@@ -123,7 +124,10 @@ class ASGIMiddleware:
         if host is None and not hosts and scope.get("server"):
             server_host, port = scope["server"]
             host = f"{server_host}:{port}".encode("latin-1")
-        uri = target_uri(self.scheme or scope.get("scheme", "http"), host, path, bytes(qs) if qs else None)
+        # A WebSocket handshake is an http(s) request (the gateway signs it so):
+        # ASGI names its scheme ws/wss.
+        scheme = self.scheme or _HTTP_SCHEME.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+        uri = target_uri(scheme, host, path, bytes(qs) if qs else None)
         return Message(method, uri, headers)
 
 
