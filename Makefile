@@ -100,16 +100,20 @@ test-conformance-lua: build kong-runtime
 test-conformance: build
 	$(BUILD_DIR)/upstream_jwt_conformance_gen check conformance/keys conformance/vectors.json
 	$(PYTHON) conformance/run_cli.py $(BUILD_DIR)/upstream-jwt conformance/vectors.json
-	cd packages/python && PYTHONPATH=src $(PYTHON) -m unittest tests/test_conformance.py
+	$(BUILD_DIR)/upstream_jwt_conformance_gen httpsig-check conformance/keys conformance/httpsig_vectors.json
+	$(PYTHON) conformance/run_cli_httpsig.py $(BUILD_DIR)/upstream-jwt conformance/httpsig_vectors.json
+	cd packages/python && PYTHONPATH=src $(PYTHON) -m unittest tests/test_conformance.py tests/test_httpsig_conformance.py
 	cd packages/node && node --test test/conformance.test.js
 	@$(MAKE) --no-print-directory test-conformance-lua
 
 test-examples: build
 	UPSTREAM_JWT_LIB=$(CURDIR)/$(BUILD_DIR)/libupstream_jwt.so $(PYTHON) -m unittest discover -s examples -p 'test_*.py'
 
-# Regenerates conformance/vectors.json from the core (review the diff before committing).
+# Regenerates conformance/vectors.json and conformance/httpsig_vectors.json from the core
+# (review the diff before committing).
 conformance: build
 	$(BUILD_DIR)/upstream_jwt_conformance_gen generate conformance/keys conformance/vectors.json
+	$(BUILD_DIR)/upstream_jwt_conformance_gen httpsig-generate conformance/keys conformance/httpsig_vectors.json
 
 # Gateway + example verifying service on free loopback ports, a few requests, then stops both.
 demo: deps build kong-runtime
