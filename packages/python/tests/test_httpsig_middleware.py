@@ -153,6 +153,17 @@ class Middleware:
                 status, data = self.send(self.sign(target=target), target)
                 self.assertEqual(status, 200, data)
 
+    def test_a_repeated_covered_header(self):
+        # Two field lines, covered as one value joined with ", " (RFC 9421 2.1).
+        lines = [("Content-Type", "application/json"), ("X-Consumer-ID", "alice-id"),
+                 ("X-Request-Purpose", "audit"), ("X-Request-Purpose", "billing")]
+        signed = self.sign(headers=lines, components=COMPONENTS[:-1] + ' "x-request-purpose")')
+        status, data = self.send(signed)
+        self.assertEqual(status, 200, data)
+        swapped = [h for h in signed if h[0] != "X-Request-Purpose"] + [("X-Request-Purpose", "billing"),
+                                                                        ("X-Request-Purpose", "audit")]
+        self.assertEqual(self.send(swapped), (401, {"error": "bad_signature"}))
+
     def test_large_body_with_both_digests(self):
         body = os.urandom(1 << 20)
         status, data = self.send(self.sign(body=body, digest="both"), body=body)

@@ -28,13 +28,13 @@ class UpstreamJWT:
 
 def raw_target_request_handler() -> Any:
     """A werkzeug request handler that hands the middleware the request target
-    exactly as received. Python's http.server, under werkzeug's dev server,
+    and the header field lines (in order, repeats kept) exactly as received. Python's http.server, under werkzeug's dev server,
     rewrites a leading "//" to "/" before any WSGI code runs, so `//x` could
     never match its token. app.run(request_handler=raw_target_request_handler())
     or werkzeug.serving.make_server(..., request_handler=...)."""
     from werkzeug.serving import WSGIRequestHandler
 
-    from .wsgi import _RAW_TARGET_KEY
+    from .wsgi import _RAW_TARGET_KEY, RAW_HEADERS_KEY
 
     class RawTargetRequestHandler(WSGIRequestHandler):
         def make_environ(self) -> Dict[str, Any]:
@@ -43,6 +43,8 @@ def raw_target_request_handler() -> Any:
             if len(parts) == 3:
                 environ["RAW_URI"] = parts[1].decode("latin-1")
                 environ[_RAW_TARGET_KEY] = True
+            # http.server decodes header lines as latin-1: encoding back gives the bytes sent.
+            environ[RAW_HEADERS_KEY] = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in self.headers.items()]
             return environ
 
     return RawTargetRequestHandler

@@ -47,11 +47,19 @@ def raw_target(environ: Dict[str, Any]) -> Tuple[bytes, Optional[bytes]]:
 
 
 _RAW_TARGET_KEY = "upstream_jwt.raw_target"
+# The header field lines in order, repeats kept, as flask.raw_target_request_handler() records them.
+RAW_HEADERS_KEY = "upstream_jwt.raw_headers"
 
 
 def received_headers(environ: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
-    """WSGI keeps one HTTP_* entry per name (repeats joined by the server): bound
-    headers that were repeated cannot be reconstructed exactly here (ASGI can)."""
+    """The header field lines as received when the server recorded them
+    (environ["upstream_jwt.raw_headers"]); otherwise from the HTTP_* entries,
+    of which WSGI keeps one per name (repeats joined by the server, with ","
+    in werkzeug and gunicorn): a covered or bound header that was repeated
+    then cannot be reconstructed exactly, and fails closed (ASGI keeps them)."""
+    raw = environ.get(RAW_HEADERS_KEY)
+    if raw is not None:
+        return list(raw)
     out = []
     for k, v in environ.items():
         if k.startswith("HTTP_"):
