@@ -473,6 +473,10 @@ class Keys(unittest.TestCase):
         self.assertIsInstance(Verifier.from_env({"UPSTREAM_JWT_SECRET": "s" * 32}), Verifier)
         self.assertIsInstance(Verifier.from_env({"UPSTREAM_JWT_SECRET": "s" * 32}, format="http-message-signature"),
                               SignatureVerifier)
+        # the JWT format's options are ignored, so switching the format by environment works
+        switched = Verifier.from_env(dict(env), audience="orders", issuer="kong", tag="other")
+        self.assertIsInstance(switched, SignatureVerifier)
+        self.assertEqual(switched.tag, "other")
         with self.assertRaises(ConfigurationError):
             Verifier.from_env({"UPSTREAM_JWT_SECRET": "s" * 32, "UPSTREAM_JWT_FORMAT": "cavage"})
         with self.assertRaises(ConfigurationError):

@@ -24,6 +24,8 @@ from .request import BadHeaderValue, Request, as_bytes, headers_sha256, is_heade
 
 DEFAULT_MAX_TOKEN_LENGTH = 8192
 BINDINGS = ("method", "path", "query", "body")
+_JWT_ONLY = frozenset(("issuer", "audience", "max_lifetime", "max_token_length", "bind", "check_headers",
+                       "required_headers"))
 
 Claims = Dict[str, Any]
 
@@ -171,7 +173,9 @@ class Verifier:
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, **kw: Any) -> Any:
         """With format="http-message-signature" (or UPSTREAM_JWT_FORMAT set so):
-        a httpsig.SignatureVerifier configured by SignatureVerifier.from_env.
+        a httpsig.SignatureVerifier configured by SignatureVerifier.from_env
+        (issuer, audience, max_lifetime, max_token_length, bind, check_headers
+        and required_headers, which only the JWT format has, are ignored).
         Otherwise (format "jwt", the default) a Verifier: the configuration a container gets from its environment:
         UPSTREAM_JWT_SECRET (HS* secret, kid-less: accepts any kid the gateway
         sets), UPSTREAM_JWT_ALG (HS256), UPSTREAM_JWT_PUBLIC_KEY (PEM text, for
@@ -184,7 +188,9 @@ class Verifier:
         if fmt == "http-message-signature":
             from .httpsig import SignatureVerifier
 
-            return SignatureVerifier.from_env(env, **kw)
+            # Like the plugin's JWT-only fields, these options mean nothing in
+            # this format: a service switched by UPSTREAM_JWT_FORMAT alone keeps working.
+            return SignatureVerifier.from_env(env, **{k: v for k, v in kw.items() if k not in _JWT_ONLY})
         if fmt != "jwt":
             raise ConfigurationError(f"unknown format {fmt!r}: jwt or http-message-signature")
         alg = env.get("UPSTREAM_JWT_ALG", "HS256")
