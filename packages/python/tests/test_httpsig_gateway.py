@@ -126,11 +126,13 @@ class ThroughTheGateway(unittest.TestCase):
         for alg, name, _, _ in ALGS:
             with self.subTest(alg=alg):
                 status, data = self.request(f"/{alg.lower()}/orders?id=7&note=a+b", body,
-                                            headers=[("Content-Type", "application/json")])
+                                            headers=[("Content-Type", "application/json"),
+                                                     ("X-Consumer-ID", "forged")])
                 self.assertEqual(status, 200, data)
                 self.assertEqual((data["keyid"], data["alg"]), ("gw-" + alg.lower(), name))
                 self.assertEqual(data["body_sha"], hashlib.sha256(body).hexdigest())
                 self.assertEqual(data["consumer"], {}, "no consumer on this route")
+                self.assertEqual(data["seen"], [None, None])
 
     def test_bodiless_get_and_a_large_body(self):
         status, data = self.request("/eddsa/x", method="GET")
@@ -147,6 +149,7 @@ class ThroughTheGateway(unittest.TestCase):
         self.assertEqual(status, 200, data)
         self.assertEqual(data["consumer"], {"id": CONSUMER_ID, "username": "alice", "credential": CREDENTIAL_ID})
         self.assertEqual(data["username"], "alice")
+        self.assertEqual(data["seen"], [CONSUMER_ID, "alice"])
 
     def test_raw_targets_as_the_service_receives_them(self):
         # Kong forwards these as they came (a non-ASCII path percent-encoded);

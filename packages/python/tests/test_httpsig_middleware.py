@@ -43,7 +43,8 @@ def flask_app(v):
         body = request.get_data()
         return jsonify(keyid=sig.keyid, alg=sig.alg, consumer=sig.consumer,
                        username=sig.header("x-consumer-username"), body_len=len(body),
-                       body_sha=hashlib.sha256(body).hexdigest())
+                       body_sha=hashlib.sha256(body).hexdigest(),
+                       seen=[request.headers.get(h) for h in ("X-Consumer-ID", "X-Consumer-Username")])
 
     return app
 
@@ -60,7 +61,8 @@ def starlette_app(v):
         body = await request.body()
         return JSONResponse({"keyid": sig.keyid, "alg": sig.alg, "consumer": sig.consumer,
                              "username": sig.header("x-consumer-username"), "body_len": len(body),
-                             "body_sha": hashlib.sha256(body).hexdigest()})
+                             "body_sha": hashlib.sha256(body).hexdigest(),
+                             "seen": [request.headers.get(h) for h in ("X-Consumer-ID", "X-Consumer-Username")]})
 
     app = Starlette(routes=[Route("/{p:path}", echo, methods=["GET", "POST"])])
     install(app, v)
@@ -117,8 +119,9 @@ class Middleware:
                 self.assertEqual(status, 200, data)
                 self.assertEqual((data["keyid"], data["alg"]), ("k-" + alg, alg))
                 self.assertEqual(data["consumer"], {"id": "alice-id"})
-                # signed but not covered: not exposed
+                # sent but not covered: not exposed, and removed from the request the app sees
                 self.assertIsNone(data["username"])
+                self.assertEqual(data["seen"], ["alice-id", None])
                 self.assertEqual((data["body_len"], data["body_sha"]), (len(BODY), hashlib.sha256(BODY).hexdigest()))
 
     def test_rejections_answer_401_with_the_reason(self):

@@ -16,6 +16,14 @@ SPOOL_IN_MEMORY = 1024 * 1024       # larger bodies are kept in a temp file
 CLAIMS_KEY = "upstream_jwt.claims"
 # format http-message-signature: the httpsig.Verified result
 SIGNATURE_KEY = "upstream_jwt.signature"
+# The gateway's consumer headers: one the signature does not cover is not the
+# gateway's, so the middleware removes it before the application can read it.
+CONSUMER_HEADERS = (b"x-consumer-id", b"x-consumer-username", b"x-credential-identifier")
+
+
+def uncovered_consumer_headers(result: "object") -> List[bytes]:
+    covered = getattr(result, "headers", {})
+    return [h for h in CONSUMER_HEADERS if h.decode() not in covered]
 
 
 def token_from(values: List[bytes]) -> bytes:

@@ -10,7 +10,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, MutableMappin
 from urllib.parse import quote
 
 from ._http import (CLAIMS_KEY, DEFAULT_HEADER, DEFAULT_MAX_BODY, SIGNATURE_KEY, SPOOL_IN_MEMORY, error_reply,
-                    log_rejection, target_uri, token_from)
+                    log_rejection, target_uri, token_from, uncovered_consumer_headers)
 from .errors import VerificationError
 from .httpsig import ContentDigest, Message, SignatureVerifier
 from .request import BodyHasher, Request
@@ -114,7 +114,7 @@ class ASGIMiddleware:
                             "headers": [(k.lower().encode(), v.encode()) for k, v in hdrs]})
                 await send({"type": "http.response.body", "body": body})
                 return
-            scope[key] = result
+            _store_result(scope, key, result)
             await self.app(scope, _replay(spool, receive), send)
 
     def _message(self, scope: Scope, method: str, path: bytes, qs: bytes,
@@ -159,8 +159,16 @@ class ASGIMiddleware:
                 self.on_reject(e)
             await send({"type": "websocket.close", "code": 1008})
             return
-        scope[key] = result
+        _store_result(scope, key, result)
         await self.app(scope, receive, send)
+
+
+def _store_result(scope: Scope, key: str, result: Any) -> None:
+    scope[key] = result
+    if key == SIGNATURE_KEY:
+        drop = uncovered_consumer_headers(result)
+        if drop:
+            scope["headers"] = [(n, v) for n, v in scope.get("headers", []) if bytes(n).lower() not in drop]
 
 
 def _replay(spool: Any, receive: Receive) -> Receive:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from urllib.parse import quote
 
 from ._http import (CLAIMS_KEY, DEFAULT_HEADER, DEFAULT_MAX_BODY, SIGNATURE_KEY, SPOOL_IN_MEMORY, error_reply,
-                    log_rejection, split_target, target_uri, token_from)
+                    log_rejection, split_target, target_uri, token_from, uncovered_consumer_headers)
 from .errors import VerificationError
 from .httpsig import ContentDigest, Message, SignatureVerifier
 from .request import BodyHasher, Request
@@ -134,7 +134,13 @@ class WSGIMiddleware:
                           received_headers(environ))
         digest = ContentDigest.for_field(environ.get("HTTP_CONTENT_DIGEST"))
         self._read_body(environ, spool, digest)
-        return SIGNATURE_KEY, self.verifier.verify(message, content=digest), digest.size
+        result = self.verifier.verify(message, content=digest)
+        drop = uncovered_consumer_headers(result)
+        for name in drop:
+            environ.pop(_environ_key(name.decode()), None)
+        if drop and environ.get(RAW_HEADERS_KEY) is not None:
+            environ[RAW_HEADERS_KEY] = [(n, v) for n, v in environ[RAW_HEADERS_KEY] if n.lower() not in drop]
+        return SIGNATURE_KEY, result, digest.size
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
