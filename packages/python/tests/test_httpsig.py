@@ -226,7 +226,7 @@ class Reasons(unittest.TestCase):
         r = verifier(tag=None).verify(signed(gateway_request(), GATEWAY_COMPONENTS), now=NOW, content=BODY)
         self.assertEqual((r.label, r.keyid, r.alg, r.created, r.expires, r.nonce), ("kong", "gw", "ed25519",
                                                                                      NOW, NOW + 60, "n-1"))
-        self.assertEqual(r.consumer, {"id": "alice-id", "username": "alice"})
+        self.assertEqual(r.consumer, {"id": "alice-id", "username": "alice", "credential": None})
         self.assertEqual(r.header("X-Consumer-ID"), "alice-id")
         self.assertEqual(r.components[:2], ['"@method"', '"@target-uri"'])
 
@@ -234,7 +234,7 @@ class Reasons(unittest.TestCase):
         msg = signed(gateway_request(extra=[("X-Credential-Identifier", "forged")]),
                      ["@method", "@target-uri", "@authority", "content-digest", "x-consumer-id"])
         r = verifier().verify(msg, now=NOW, content=BODY)
-        self.assertEqual(r.consumer, {"id": "alice-id"})
+        self.assertEqual(r.consumer, {"id": "alice-id", "username": None, "credential": None})
         self.assertIsNone(r.header("x-credential-identifier"))
         self.assertIsNone(r.header("x-consumer-username"))
 

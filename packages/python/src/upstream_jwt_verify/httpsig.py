@@ -587,15 +587,12 @@ class Verified:
         return self.headers.get(name.lower())
 
     @property
-    def consumer(self) -> Dict[str, str]:
-        """The gateway's consumer headers the signature covers: id, username,
-        credential (absent keys were not covered)."""
-        out = {}
-        for k, h in (("id", "x-consumer-id"), ("username", "x-consumer-username"),
-                     ("credential", "x-credential-identifier")):
-            if h in self.headers:
-                out[k] = self.headers[h]
-        return out
+    def consumer(self) -> Dict[str, Optional[str]]:
+        """The gateway's consumer: id, username, credential from X-Consumer-ID,
+        X-Consumer-Username, X-Credential-Identifier, each None unless the
+        signature covers it (no consumer: all None)."""
+        return {k: self.headers.get(h) for k, h in (("id", "x-consumer-id"), ("username", "x-consumer-username"),
+                                                    ("credential", "x-credential-identifier"))}
 
 
 Content = Union[bytes, ContentDigest, None]
