@@ -623,7 +623,8 @@ void usage() {
   std::cerr << "usage: upstream_jwt_conformance_gen generate KEYS_DIR OUT.json\n"
                "       upstream_jwt_conformance_gen check KEYS_DIR VECTORS.json\n"
                "       upstream_jwt_conformance_gen httpsig-generate KEYS_DIR OUT.json\n"
-               "       upstream_jwt_conformance_gen httpsig-check KEYS_DIR VECTORS.json\n";
+               "       upstream_jwt_conformance_gen httpsig-check KEYS_DIR VECTORS.json\n"
+               "       upstream_jwt_conformance_gen httpsig-up-to-date KEYS_DIR VECTORS.json\n";
   std::exit(2);
 }
 
