@@ -626,6 +626,16 @@ void gateway_components(Generator& g) {
           }
         }),
         kT0, o, gw.valid);
+  // Kong keeps a bare '?' in the upstream URI, and the gateway signs the URI
+  // the upstream receives.
+  Shaped bare = gateway_request(true);
+  bare.request.url = "http://orders.internal:8080/v1/orders?";
+  Sig bare_sig;
+  bare_sig.components = bare.components;
+  const Outcome bare_ok = g.sign(bare.request, bare_sig);
+  g.add("valid: gateway request whose target URI ends in a bare '?'", "ed25519", bare.request, kT0, o, bare_ok);
+  g.add("bad_signature: the bare '?' dropped from the target URI", "ed25519",
+        with(bare.request, [](Request& r) { r.url.pop_back(); }), kT0, o, rejected("bad_signature"));
   g.add("valid: Signature-Input and Signature field names in other case", "ed25519",
         with(gw.request, [](Request& r) {
           for (auto& h : r.headers) {

@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 REASON = re.compile(r"^invalid signature: ([a-z_]+): ", re.M)
 FIELDS = ("label", "keyid", "alg", "created", "expires", "nonce", "tag", "components")
@@ -87,13 +88,19 @@ def main(cli, vectors):
         doc = json.load(f)
     if doc.get("format") != "upstream-jwt httpsig conformance vectors" or doc.get("version") != 1:
         sys.exit("not a version 1 httpsig vectors file")
-    failures = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for v in doc["vectors"]:
-            p = subprocess.run([cli] + args_for(doc, v, tmp), capture_output=True)
-            got, want = verdict(p), v["expect"]
-            if got != want:
-                failures.append(f'{v["name"]}:\n  core: {json.dumps(want)}\n  CLI:  {got if isinstance(got, str) else json.dumps(got)}')
+    def run(indexed):
+        i, v = indexed
+        # Each vector its own directory: vectors run in parallel.
+        tmp = os.path.join(top, str(i))
+        os.mkdir(tmp)
+        p = subprocess.run([cli] + args_for(doc, v, tmp), capture_output=True)
+        got, want = verdict(p), v["expect"]
+        if got == want:
+            return None
+        return f'{v["name"]}:\n  core: {json.dumps(want)}\n  CLI:  {got if isinstance(got, str) else json.dumps(got)}'
+
+    with tempfile.TemporaryDirectory() as top, ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        failures = [f for f in pool.map(run, enumerate(doc["vectors"])) if f is not None]
     for f in failures:
         print("FAIL", f)
     ran = len(doc["vectors"])
