@@ -103,7 +103,7 @@ test-conformance: build
 	$(BUILD_DIR)/upstream_jwt_conformance_gen httpsig-check conformance/keys conformance/httpsig_vectors.json
 	$(BUILD_DIR)/upstream_jwt_conformance_gen httpsig-up-to-date conformance/keys conformance/httpsig_vectors.json
 	$(PYTHON) conformance/run_cli_httpsig.py $(BUILD_DIR)/upstream-jwt conformance/httpsig_vectors.json
-	cd packages/python && PYTHONPATH=src $(PYTHON) -m unittest tests/test_conformance.py
+	cd packages/python && PYTHONPATH=src $(PYTHON) -m unittest tests/test_conformance.py tests/test_httpsig_conformance.py
 	cd packages/node && node --test test/conformance.test.js test/httpsig-conformance.test.js
 	@$(MAKE) --no-print-directory test-conformance-lua
 

@@ -14,6 +14,16 @@ DEFAULT_HEADER = "X-Upstream-JWT"
 DEFAULT_MAX_BODY = 8 * 1024 * 1024  # the plugin's max_body_size default
 SPOOL_IN_MEMORY = 1024 * 1024       # larger bodies are kept in a temp file
 CLAIMS_KEY = "upstream_jwt.claims"
+# format http-message-signature: the httpsig.Verified result
+SIGNATURE_KEY = "upstream_jwt.signature"
+# The gateway's consumer headers: one the signature does not cover is not the
+# gateway's, so the middleware removes it before the application can read it.
+CONSUMER_HEADERS = (b"x-consumer-id", b"x-consumer-username", b"x-credential-identifier")
+
+
+def uncovered_consumer_headers(result: "object") -> List[bytes]:
+    covered = getattr(result, "headers", {})
+    return [h for h in CONSUMER_HEADERS if h.decode() not in covered]
 
 
 def token_from(values: List[bytes]) -> bytes:
@@ -38,12 +48,19 @@ def split_target(target: bytes) -> Tuple[bytes, Optional[bytes]]:
     return path, (query if sep else None)
 
 
-def error_reply(e: VerificationError) -> Tuple[int, List[Tuple[str, str]], bytes]:
+def error_reply(e: VerificationError, http_signature: bool = False) -> Tuple[int, List[Tuple[str, str]], bytes]:
     body = json.dumps({"error": e.reason}).encode()
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    if e.status == 401:
+    if e.status == 401 and not http_signature:
         headers.append(("WWW-Authenticate", f'Bearer error="invalid_token", error_description="{e.reason}"'))
     return e.status, headers, body
+
+
+def target_uri(scheme: str, host: Optional[bytes], path: bytes, query: Optional[bytes]) -> bytes:
+    """The absolute target URI as the service received it: scheme, the Host
+    header as sent, the raw path and the raw query (RFC 9421 @target-uri)."""
+    out = scheme.encode("ascii") + b"://" + (host or b"") + path
+    return out + b"?" + query if query is not None else out
 
 
 def log_rejection(method: str, path: bytes, e: VerificationError) -> None:

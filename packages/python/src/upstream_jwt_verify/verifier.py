@@ -24,6 +24,8 @@ from .request import BadHeaderValue, Request, as_bytes, headers_sha256, is_heade
 
 DEFAULT_MAX_TOKEN_LENGTH = 8192
 BINDINGS = ("method", "path", "query", "body")
+_JWT_ONLY = frozenset(("issuer", "audience", "max_lifetime", "max_token_length", "bind", "check_headers",
+                       "required_headers"))
 
 Claims = Dict[str, Any]
 
@@ -169,8 +171,12 @@ class Verifier:
         return self
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **kw: Any) -> "Verifier":
-        """The configuration a container gets from its environment:
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **kw: Any) -> Any:
+        """With format="http-message-signature" (or UPSTREAM_JWT_FORMAT set so):
+        a httpsig.SignatureVerifier configured by SignatureVerifier.from_env
+        (issuer, audience, max_lifetime, max_token_length, bind, check_headers
+        and required_headers, which only the JWT format has, are ignored).
+        Otherwise (format "jwt", the default) a Verifier: the configuration a container gets from its environment:
         UPSTREAM_JWT_SECRET (HS* secret, kid-less: accepts any kid the gateway
         sets), UPSTREAM_JWT_ALG (HS256), UPSTREAM_JWT_PUBLIC_KEY (PEM text, for
         asymmetric algorithms), UPSTREAM_JWT_JWKS_URL, UPSTREAM_JWT_ISSUER
@@ -178,6 +184,15 @@ class Verifier:
         UPSTREAM_JWT_MAX_LIFETIME (3600), UPSTREAM_JWT_REDIS_URL (replay store
         shared by replicas). Keyword arguments override."""
         env = os.environ if environ is None else environ
+        fmt = kw.pop("format", None) or env.get("UPSTREAM_JWT_FORMAT") or "jwt"
+        if fmt == "http-message-signature":
+            from .httpsig import SignatureVerifier
+
+            # Like the plugin's JWT-only fields, these options mean nothing in
+            # this format: a service switched by UPSTREAM_JWT_FORMAT alone keeps working.
+            return SignatureVerifier.from_env(env, **{k: v for k, v in kw.items() if k not in _JWT_ONLY})
+        if fmt != "jwt":
+            raise ConfigurationError(f"unknown format {fmt!r}: jwt or http-message-signature")
         alg = env.get("UPSTREAM_JWT_ALG", "HS256")
         opts: Dict[str, Any] = {
             "issuer": env.get("UPSTREAM_JWT_ISSUER", "kong"),

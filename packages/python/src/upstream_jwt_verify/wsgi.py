@@ -5,12 +5,13 @@ the claims in environ["upstream_jwt.claims"]."""
 from __future__ import annotations
 
 import tempfile
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from urllib.parse import quote
 
-from ._http import (CLAIMS_KEY, DEFAULT_HEADER, DEFAULT_MAX_BODY, SPOOL_IN_MEMORY, error_reply,
-                    log_rejection, split_target, token_from)
+from ._http import (CLAIMS_KEY, DEFAULT_HEADER, DEFAULT_MAX_BODY, SIGNATURE_KEY, SPOOL_IN_MEMORY, error_reply,
+                    log_rejection, split_target, target_uri, token_from, uncovered_consumer_headers)
 from .errors import VerificationError
+from .httpsig import ContentDigest, Message, SignatureVerifier
 from .request import BodyHasher, Request
 from .verifier import Verifier
 
@@ -46,11 +47,19 @@ def raw_target(environ: Dict[str, Any]) -> Tuple[bytes, Optional[bytes]]:
 
 
 _RAW_TARGET_KEY = "upstream_jwt.raw_target"
+# The header field lines in order, repeats kept, as flask.raw_target_request_handler() records them.
+RAW_HEADERS_KEY = "upstream_jwt.raw_headers"
 
 
 def received_headers(environ: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
-    """WSGI keeps one HTTP_* entry per name (repeats joined by the server): bound
-    headers that were repeated cannot be reconstructed exactly here (ASGI can)."""
+    """The header field lines as received when the server recorded them
+    (environ["upstream_jwt.raw_headers"]); otherwise from the HTTP_* entries,
+    of which WSGI keeps one per name (repeats joined by the server, with ","
+    in werkzeug and gunicorn): a covered or bound header that was repeated
+    then cannot be reconstructed exactly, and fails closed (ASGI keeps them)."""
+    raw = environ.get(RAW_HEADERS_KEY)
+    if raw is not None:
+        return list(raw)
     out = []
     for k, v in environ.items():
         if k.startswith("HTTP_"):
@@ -62,23 +71,30 @@ def received_headers(environ: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
 
 
 class WSGIMiddleware:
-    """app = WSGIMiddleware(app, verifier). header: the token header;
+    """app = WSGIMiddleware(app, verifier). verifier: a Verifier (JWT format;
+    the claims go to environ["upstream_jwt.claims"]) or a SignatureVerifier
+    (format http-message-signature; the httpsig.Verified result goes to
+    environ["upstream_jwt.signature"]). header: the token header (JWT);
+    scheme: the scheme of the signed @target-uri when it is not the one this
+    server sees (TLS terminated in front of it; default wsgi.url_scheme);
     max_body_size: larger bodies get 413 (the gateway never signs them);
     exempt: paths (raw bytes) that skip verification, e.g. [b"/healthz"];
     on_reject: called with each VerificationError (metrics)."""
 
-    def __init__(self, app: WSGIApp, verifier: Verifier, *, header: str = DEFAULT_HEADER,
-                 max_body_size: int = DEFAULT_MAX_BODY, exempt: Iterable[bytes] = (),
-                 on_reject: Optional[Callable[[VerificationError], None]] = None) -> None:
+    def __init__(self, app: WSGIApp, verifier: Union[Verifier, SignatureVerifier], *,
+                 header: str = DEFAULT_HEADER, max_body_size: int = DEFAULT_MAX_BODY,
+                 exempt: Iterable[bytes] = (), on_reject: Optional[Callable[[VerificationError], None]] = None,
+                 scheme: Optional[str] = None) -> None:
         self.app = app
         self.verifier = verifier
+        self.http_signature = isinstance(verifier, SignatureVerifier)
+        self.scheme = scheme
         self.key = _environ_key(header)
         self.max_body_size = max_body_size
         self.exempt = frozenset(exempt)
         self.on_reject = on_reject
 
-    def _read_body(self, environ: Dict[str, Any], spool: Any) -> BodyHasher:
-        hasher = BodyHasher()
+    def _read_body(self, environ: Dict[str, Any], spool: Any, hasher: Any) -> None:
         stream = environ["wsgi.input"]
         length = environ.get("CONTENT_LENGTH")
         try:
@@ -102,7 +118,29 @@ class WSGIMiddleware:
             if remaining is not None:
                 remaining -= len(chunk)
         spool.seek(0)
-        return hasher
+
+    def _verify(self, environ: Dict[str, Any], method: str, path: bytes, query: Optional[bytes],
+                spool: Any) -> Tuple[str, Any, int]:
+        if not self.http_signature:
+            value = environ.get(self.key)
+            token = token_from([value.encode("latin-1")] if value is not None else [])
+            hasher = BodyHasher()
+            self._read_body(environ, spool, hasher)
+            request = Request(method, path, query, hasher.b64(), received_headers(environ))
+            return CLAIMS_KEY, self.verifier.verify(token, request), hasher.size
+        host = environ.get("HTTP_HOST")
+        message = Message(method, target_uri(self.scheme or environ.get("wsgi.url_scheme", "http"),
+                                             host.encode("latin-1") if host is not None else None, path, query),
+                          received_headers(environ))
+        digest = ContentDigest.for_field(environ.get("HTTP_CONTENT_DIGEST"))
+        self._read_body(environ, spool, digest)
+        result = self.verifier.verify(message, content=digest)
+        drop = uncovered_consumer_headers(result)
+        for name in drop:
+            environ.pop(_environ_key(name.decode()), None)
+        if drop and environ.get(RAW_HEADERS_KEY) is not None:
+            environ[RAW_HEADERS_KEY] = [(n, v) for n, v in environ[RAW_HEADERS_KEY] if n.lower() not in drop]
+        return SIGNATURE_KEY, result, digest.size
 
     def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -111,11 +149,7 @@ class WSGIMiddleware:
             return self.app(environ, start_response)
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
         try:
-            value = environ.get(self.key)
-            token = token_from([value.encode("latin-1")] if value is not None else [])
-            hasher = self._read_body(environ, spool)
-            request = Request(method, path, query, hasher.b64(), received_headers(environ))
-            claims = self.verifier.verify(token, request)
+            key, result, size = self._verify(environ, method, path, query, spool)
         except BaseException as e:
             spool.close()
             if not isinstance(e, VerificationError):
@@ -123,12 +157,12 @@ class WSGIMiddleware:
             log_rejection(method, path, e)
             if self.on_reject is not None:
                 self.on_reject(e)
-            status, headers, body = error_reply(e)
+            status, headers, body = error_reply(e, self.http_signature)
             start_response(f"{status} {_REASON_PHRASE.get(status, 'Error')}", headers)
             return [body]
         environ["wsgi.input"] = spool
-        environ["CONTENT_LENGTH"] = str(hasher.size)
-        environ[CLAIMS_KEY] = claims
+        environ["CONTENT_LENGTH"] = str(size)
+        environ[key] = result
         return _Closing(self.app(environ, start_response), spool)
 
 
