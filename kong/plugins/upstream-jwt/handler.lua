@@ -184,6 +184,14 @@ local function scrub_scanned(token)
   for i = 0, n - 1 do
     local key = elts[i].key
     local data, len = key.data, key.len
+    if data == nil then
+      -- no lowercased name to read (no known nginx code leaves one out):
+      -- the caller lists the headers instead
+      for j = 1, m do
+        to_clear[j] = nil
+      end
+      return false
+    end
     if C.memchr(data, 95, len) ~= nil then -- a '_'
       local name = hs.str(data, len)
       local f = fold(name)
@@ -215,9 +223,11 @@ end
 local function scrub_headers(conf, bind)
   local token = token_header(conf.header)
   if not bind then
+    -- Content-Length first: on a request with a body it answers, and the
+    -- other two look-ups are not needed.
     local var = ngx.var
-    if var[token.var] == nil and var.http_content_length == nil
-       and var.http_transfer_encoding == nil then
+    if var.http_content_length == nil and var.http_transfer_encoding == nil
+       and var[token.var] == nil then
       return nil
     end
     if header_scan and scrub_scanned(token) then

@@ -4,16 +4,9 @@
 -- (plain text; a missing anchor stops the gateway, so the table cannot
 -- silently describe another handler). A mark placed twice in a row, first
 -- thing in access(), measures what a mark itself costs there; it is
--- subtracted from every step. Every 2000 requests (500 in an A/B) the mean
--- per step goes to
+-- subtracted from every step. Every 2000 requests the mean per step goes to
 -- bench/results/sections.log. Put first on KONG_LUA_PACKAGE_PATH; never used
 -- otherwise.
---
--- A/B in one worker (bench/run --ab): when bench/results/ab_before.lua
--- exists (another revision's handler.lua), it is marked the same way and
--- blocks of requests alternate between it and the working tree's handler, so
--- both are timed in the same process under the same load; each log line then
--- starts with `ab=before` or `ab=after`.
 local here = debug.getinfo(1, "S").source:sub(2):match("^(.*)/bench/lua/sections/")
 local now_ns = require "cpu_clock"
 
@@ -37,8 +30,8 @@ local function insert_before(s, anchor, text, from)
   return s:sub(1, i - 1) .. text .. s:sub(i), i + #text + #anchor
 end
 
--- The handler at `path`, marked; `tag` (nil or "ab=...") starts its log lines.
-local function marked(path, tag, window)
+-- The handler at `path`, marked.
+local function marked(path)
   local f = assert(io.open(path, "rb"))
   local src = f:read("*a")
   f:close()
@@ -67,10 +60,10 @@ local function marked(path, tag, window)
     end,
     __MARKS_DONE = function()
       n = n + 1
-      if n == window then
+      if n == 2000 then
         local out = io.open(here .. "/bench/results/sections.log", "a")
         if out then
-          local parts = { tag }
+          local parts = {}
           for _, k in ipairs(order) do
             parts[#parts + 1] = string.format("%s=%.3f", k, acc[k] / n / 1000)
             acc[k] = 0
@@ -88,27 +81,12 @@ local function marked(path, tag, window)
   return chunk()
 end
 
-local HANDLER = here .. "/kong/plugins/upstream-jwt/handler.lua"
-local before_path = here .. "/bench/results/ab_before.lua"
-local probe = io.open(before_path, "rb")
-if not probe then
-  return marked(HANDLER, nil, 2000)
+-- bench/run --ab: another revision's handler.lua, measured instead of the
+-- working tree's (in a gateway of its own).
+local other = here .. "/bench/results/ab_before.lua"
+local probe = io.open(other, "rb")
+if probe then
+  probe:close()
+  return marked(other)
 end
-probe:close()
--- Smaller windows than 2000: more samples of each in the same time.
-local WINDOW = 500
-local before = marked(before_path, "ab=before", WINDOW)
-local after = marked(HANDLER, "ab=after", WINDOW)
--- Blocks of WINDOW requests each (one log line), not single requests: with
--- the two alternating per request neither's traces settle.
-local served, current = 0, before
-return setmetatable({
-  access = function(self, conf)
-    served = served + 1
-    if served > WINDOW then
-      served = 1
-      current = current == before and after or before
-    end
-    return current.access(current, conf)
-  end,
-}, { __index = after })
+return marked(here .. "/kong/plugins/upstream-jwt/handler.lua")
