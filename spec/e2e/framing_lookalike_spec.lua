@@ -153,6 +153,31 @@ describe("e2e: framing look-alikes", function()
       assert.equal(SHA256_EMPTY, H.jwt_claims(seen.token).body_sha256)
     end)
 
+    it("removes look-alikes and a client's token header that follow 150 other headers", function()
+      -- Kong's ngx.req.get_headers() default stops at 100: every header must be looked at.
+      local lines = {}
+      for i = 1, 150 do
+        lines[i] = "X-Fill-" .. i .. ": " .. i
+      end
+      for _, l in ipairs({ "Content_Length: 0", "Transfer_Encoding: chunked",
+                           "X_Upstream_JWT: forged", "x-upstream-jwt: forged-2",
+                           "Content-Length: 3" }) do
+        lines[#lines + 1] = l
+      end
+      local res = R.send(P.gateway, R.request("POST", "/open/m", lines, "xyz"))
+      assert.equal(200, res.status, res.body)
+      local seen = R.received(res)
+      assert.same({ { "Content-Length", "3" } }, R.spelled_like(seen, "content-length"))
+      assert.same({}, R.spelled_like(seen, "transfer-encoding"))
+      local tokens = R.spelled_like(seen, "x-upstream-jwt")
+      assert.equal(1, #tokens)
+      assert.not_equal("forged", tokens[1][2])
+      assert.not_equal("forged-2", tokens[1][2])
+      assert.same({ { "X-Fill-150", "150" } }, R.spelled_like(seen, "x-fill-150"))
+      local ok, out = verify(seen, "/api/m", "xyz")
+      assert(ok, out)
+    end)
+
     it("leaves a request without look-alikes as the client sent it", function()
       local res = R.send(P.gateway, R.request("POST", "/open/r",
         { "X-A: 1", "Content-Type: text/plain", "Content-Length: 2" }, "hi"))

@@ -19,6 +19,7 @@ local tonumber = tonumber
 local setmetatable = setmetatable
 local find = string.find
 local sub = string.sub
+local byte = string.byte
 
 local UpstreamJwtHandler = {
   VERSION = "0.1.0",
@@ -81,9 +82,8 @@ local function fold(name)
 end
 
 -- Per token header name: nginx's $http_<name>, which matches a header
--- whatever its case and '-'/'_' spelling, so one variable read tells whether
--- the client sent anything spelled like our header (nearly never); and the
--- name lowercased and folded.
+-- whatever its case and '-'/'_' spelling; the name lowercased; and
+-- lowercased and folded.
 local token_headers = {}
 
 local function token_header(name)
@@ -118,24 +118,121 @@ local function bound_names(conf)
   return b
 end
 
+-- The request's header names, read in place through the FFI entry points
+-- resty.core's ngx.req.get_headers is built on (declared by
+-- resty.core.request, which Kong loads before any plugin, for the
+-- lua-nginx-module it ships with): the look-alike check then looks at every
+-- header's lowercased name without creating a Lua string or table for it,
+-- and makes a string only for a name that contains '_' or could be the token
+-- header. Used from lua-nginx-module 0.10.21 on (every OpenResty Kong 3.x
+-- ships), where the count takes a `truncated` out-parameter, as called
+-- below; otherwise the headers are listed with ngx.req.get_headers(0).
+local header_scan
+do
+  local ok_ffi, ffi = pcall(require, "ffi")
+  local ok_base, base = pcall(require, "resty.core.base")
+  local version = ngx and ngx.config and ngx.config.ngx_lua_version
+  if ok_ffi and ok_base and type(version) == "number" and version >= 10021
+     and ngx.config.subsystem == "http" and pcall(require, "resty.core.request") then
+    local C = ffi.C
+    local ok_fns = pcall(function()
+      return C.ngx_http_lua_ffi_req_get_headers_count, C.ngx_http_lua_ffi_req_get_headers
+    end)
+    local ok_t, elt_array = pcall(ffi.typeof, "ngx_http_lua_ffi_table_elt_t[?]")
+    -- libc's memchr finds a '_' without a Lua loop over the bytes (an inner
+    -- loop would cut the handler's JIT trace). Declared unless another
+    -- module has: a second declaration is an error, the first one serves.
+    pcall(ffi.cdef, "void *memchr(const void *s, int c, size_t n);")
+    local ok_mem = pcall(function() return C.memchr end)
+    if ok_fns and ok_t and ok_mem then
+      header_scan = {
+        C = C, get_request = base.get_request, elt_array = elt_array, str = ffi.string,
+        truncated = ffi.new("int[1]"), cap = 0, elts = nil,
+      }
+    end
+  end
+end
+
+-- Scratch list of the header names to remove, reused.
+local to_clear = {}
+
+--- Without a binding: removes every header that folds to the token header,
+-- and every underscore spelling of a framing header. One pass over nginx's
+-- header list, every header (0: no limit; with a limit a client could push a
+-- look-alike past it). The names are removed after the pass, so the list is
+-- not changed while it is read.
+local function scrub_scanned(token)
+  local hs = header_scan
+  local C = hs.C
+  local r = hs.get_request()
+  local n = C.ngx_http_lua_ffi_req_get_headers_count(r, 0, hs.truncated)
+  if n <= 0 then
+    -- 0: no headers; < 0: a context without a request, which access never is
+    return n == 0
+  end
+  if n > hs.cap then
+    hs.cap = n > 2 * hs.cap and n or 2 * hs.cap
+    hs.elts = hs.elt_array(hs.cap)
+  end
+  local elts = hs.elts
+  if C.ngx_http_lua_ffi_req_get_headers(r, elts, n, 0) ~= 0 then
+    return false
+  end
+  local folded = token.folded
+  local tlen, tfirst = #folded, byte(folded, 1)
+  local m = 0
+  for i = 0, n - 1 do
+    local key = elts[i].key
+    local data, len = key.data, key.len
+    if data == nil then
+      -- no lowercased name to read (no known nginx code leaves one out):
+      -- the caller lists the headers instead
+      for j = 1, m do
+        to_clear[j] = nil
+      end
+      return false
+    end
+    if C.memchr(data, 95, len) ~= nil then -- a '_'
+      local name = hs.str(data, len)
+      local f = fold(name)
+      if f == folded or FRAMING_HEADERS[f] then
+        m = m + 1
+        to_clear[m] = name
+      end
+    elseif len == tlen and data[0] == tfirst and hs.str(data, len) == folded then
+      m = m + 1
+      to_clear[m] = folded
+    end
+  end
+  for i = 1, m do
+    kong.service.request.clear_header(to_clear[i])
+    to_clear[i] = nil
+  end
+  return true
+end
+
 --- Clears the client's token header (every spelling), every underscore
 -- spelling of a framing header, and every spelling of a bound header but the
--- configured one. Lists the headers only when the binding needs them or an
--- $http_ look-up says such a spelling may be present; a real Content-Length
--- makes that look-up answer too, so requests with a body are listed.
--- @return the headers the upstream will receive, as ngx.req.get_headers(0)
--- gives them (lowercased names, repeats as arrays in the order received),
--- or nil when they were not listed.
+-- configured one. Without a binding the headers are looked at only when an
+-- $http_ look-up says such a spelling may be present (nginx's $http_<name>
+-- matches a header whatever its case and '-'/'_' spelling; a real
+-- Content-Length answers too, so requests with a body are looked at).
+-- @return with a binding, the headers the upstream will receive, as
+-- ngx.req.get_headers(0) gives them (lowercased names, repeats as arrays in
+-- the order received); nil without one.
 local function scrub_headers(conf, bind)
-  local var = ngx.var
   local token = token_header(conf.header)
-  local token_sent = var[token.var] ~= nil
-  if token_sent then
-    kong.service.request.clear_header(conf.header)
-  end
-  if not (bind or token_sent or var.http_content_length ~= nil
-          or var.http_transfer_encoding ~= nil) then
-    return nil
+  if not bind then
+    -- Content-Length first: on a request with a body it answers, and the
+    -- other two look-ups are not needed.
+    local var = ngx.var
+    if var.http_content_length == nil and var.http_transfer_encoding == nil
+       and var[token.var] == nil then
+      return nil
+    end
+    if header_scan and scrub_scanned(token) then
+      return nil
+    end
   end
   -- 0: no limit. With Kong's default of 100 a client could push a
   -- look-alike or a bound header past the listing.
@@ -456,9 +553,12 @@ function UpstreamJwtHandler:access(conf)
   end
 
   if conf.bind_request then
-    c.htm = kong.request.get_method()
+    -- What kong.request.get_method() and get_raw_query() answer in the
+    -- access phase, without their phase checks (each an ngx.ctx look-up):
+    -- the method nginx parsed (or a plugin set), and $args.
+    c.htm = ngx.req.get_method()
     c.htu = upstream_path()
-    c.query = kong.request.get_raw_query() or ""
+    c.query = ngx.var.args or ""
   else
     c.htm, c.htu, c.query = nil, nil, nil
   end
