@@ -37,8 +37,8 @@ SERVICES = {
 }
 
 
-def raw(port, method, target: bytes, headers=()):
-    status, body = raw_request(port, method, target, headers)
+def raw(port, method, target: bytes, headers=(), body=b""):
+    status, body = raw_request(port, method, target, headers, body)
     try:
         return status, json.loads(body)
     except ValueError:
