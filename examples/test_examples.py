@@ -186,10 +186,15 @@ class HttpMessageSignatureExamples(ServiceCase):
 
     @classmethod
     def setUpClass(cls):
-        by_env = dict(gateway_env(), UPSTREAM_JWT_FORMAT="http-message-signature", UPSTREAM_JWT_KEY_ID="demo-1",
-                      UPSTREAM_JWT_SIGNATURE_TAG="orders")
-        flags = ["--format", "http-message-signature", "--key-id", "demo-1", "--tag", "orders"]
-        cls.start([("python", [], by_env), ("node", flags, gateway_env())])
+        cls.start([(name, *cls.configured(name, "orders")) for name in ("python", "node")])
+
+    @staticmethod
+    def configured(name, tag):
+        """(arguments, environment) for a service in the new format requiring `tag`."""
+        if name == "python":
+            return [], dict(gateway_env(), UPSTREAM_JWT_FORMAT="http-message-signature", UPSTREAM_JWT_KEY_ID="demo-1",
+                            UPSTREAM_JWT_SIGNATURE_TAG=tag)
+        return ["--format", "http-message-signature", "--key-id", "demo-1", "--tag", tag], gateway_env()
 
     def test_quick_start_through_the_gateway(self):
         for name, port in self.ports.items():
@@ -228,6 +233,24 @@ class HttpMessageSignatureExamples(ServiceCase):
                 self.assertEqual(send(port, method, target, headers, b'{"qty": 9}'),
                                  (401, {"error": "digest_mismatch"}))
                 self.assertEqual(send(port, method, target, mallory, body), (401, {"error": "bad_signature"}))
+
+    def test_a_service_requiring_another_tag_refuses_it(self):
+        # The tag setting is read (environment for Python, flag for Node): the
+        # gateway's tag "orders" is not the "billing" these require.
+        for name in ("python", "node"):
+            with self.subTest(name):
+                args, env = self.configured(name, "billing")
+                port = free_port()
+                p = subprocess.Popen(SERVICES[name] + args + ["--port", str(port), "--quiet"], cwd=REPO, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    wait_port(port, 20)
+                    with gateway("kong-httpsig.yml", port, self.tmp.name) as gw_port:
+                        self.assertEqual(raw(gw_port, "GET", b"/orders/1", [("apikey", "alice-demo-key")]),
+                                         (401, {"error": "tag_mismatch"}))
+                finally:
+                    p.terminate()
+                    p.wait(10)
 
 if __name__ == "__main__":
     unittest.main()
