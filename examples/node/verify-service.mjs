@@ -113,7 +113,8 @@ async function jwtVerifier(replayStore) {
 let verifier;
 try {
   let replayStore = null;
-  if (opt['redis-url']) replayStore = await RedisReplayStore.fromUrl(opt['redis-url']);
+  // Nonces under the prefix HttpSigVerifier.fromEnv uses, so this service shares them with replicas configured so.
+  if (opt['redis-url']) replayStore = await RedisReplayStore.fromUrl(opt['redis-url'], httpsig ? { prefix: 'upstream-jwt:nonce:' } : {});
   else if (opt['reject-replay']) replayStore = new InMemoryReplayStore(int('replay-capacity'));
   verifier = await (httpsig ? signatureVerifier : jwtVerifier)(replayStore);
 } catch (e) {
