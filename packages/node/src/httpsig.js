@@ -7,6 +7,7 @@
 import { constants, createHash, createHmac, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 
 import { ConfigurationError, VerificationError } from './errors.js';
+import { checkRenamed, components, integer, text } from './env.js';
 import { combinedField, componentsFrom, fieldValues, signatureBase } from './httpsig-base.js';
 import { JwksSource } from './jwks.js';
 import { keysFromJwks, makeKey } from './keys.js';
@@ -226,17 +227,24 @@ export class HttpSigVerifier {
   // UPSTREAM_JWT_KEY_ID (the gateway's key_id; unset: signatures without
   // keyid), UPSTREAM_JWT_JWKS_URL, UPSTREAM_JWT_SIGNATURE_LABEL,
   // UPSTREAM_JWT_SIGNATURE_TAG, UPSTREAM_JWT_LEEWAY (5), UPSTREAM_JWT_MAX_AGE
-  // (0), UPSTREAM_JWT_REDIS_URL (nonce replay store shared by replicas).
+  // (0), UPSTREAM_JWT_REQUIRED_COMPONENTS (comma-separated, or an RFC 9421
+  // inner list; default GATEWAY_COMPONENTS), UPSTREAM_JWT_REDIS_URL (nonce
+  // replay store shared by replicas). Empty means unset; a malformed value is
+  // a ConfigurationError. The same variables as the Python package's
+  // SignatureVerifier.from_env. Options given override.
   static async fromEnv(env = process.env, options = {}) {
+    checkRenamed(env);
     const name = env.UPSTREAM_JWT_ALG || 'HS256';
     const alg = HTTPSIG_ALG_OF_JWS[name] ?? name;
     const opts = {
-      label: env.UPSTREAM_JWT_SIGNATURE_LABEL || null,
-      tag: env.UPSTREAM_JWT_SIGNATURE_TAG || null,
-      leeway: Number(env.UPSTREAM_JWT_LEEWAY ?? 5),
-      maxAge: Number(env.UPSTREAM_JWT_MAX_AGE ?? 0),
-      jwksUrl: env.UPSTREAM_JWT_JWKS_URL || null,
+      label: text(env, 'UPSTREAM_JWT_SIGNATURE_LABEL'),
+      tag: text(env, 'UPSTREAM_JWT_SIGNATURE_TAG'),
+      leeway: integer(env, 'UPSTREAM_JWT_LEEWAY', 5),
+      maxAge: integer(env, 'UPSTREAM_JWT_MAX_AGE', 0),
+      jwksUrl: text(env, 'UPSTREAM_JWT_JWKS_URL'),
     };
+    const required = components(env, 'UPSTREAM_JWT_REQUIRED_COMPONENTS');
+    if (required) opts.requiredComponents = required;
     if (env.UPSTREAM_JWT_REDIS_URL) {
       const { RedisReplayStore } = await import('./replay.js');
       opts.replayStore = await RedisReplayStore.fromUrl(env.UPSTREAM_JWT_REDIS_URL, { prefix: 'upstream-jwt:nonce:' });

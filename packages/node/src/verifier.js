@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 
 import { ConfigurationError, VerificationError } from './errors.js';
+import { integer, text } from './env.js';
 import { HTTPSIG_FORMAT, HttpSigVerifier } from './httpsig.js';
 import { JwksSource } from './jwks.js';
 import { ALGORITHMS, KeySet, keysFromJwks, makeKey } from './keys.js';
@@ -137,7 +138,8 @@ export class Verifier {
   // (HS256), UPSTREAM_JWT_PUBLIC_KEY (PEM text), UPSTREAM_JWT_JWKS_URL,
   // UPSTREAM_JWT_ISSUER (kong), UPSTREAM_JWT_AUDIENCE, UPSTREAM_JWT_LEEWAY (5),
   // UPSTREAM_JWT_MAX_LIFETIME (3600), UPSTREAM_JWT_REDIS_URL (replay store
-  // shared by replicas). Options given override.
+  // shared by replicas). Empty means unset; a malformed number is a
+  // ConfigurationError. Options given override.
   //
   // UPSTREAM_JWT_FORMAT (or options.format) http-message-signature gives an
   // HttpSigVerifier instead (HttpSigVerifier.fromEnv documents its variables).
@@ -148,11 +150,11 @@ export class Verifier {
     const { format: _, ...jwtOptions } = options;
     const alg = env.UPSTREAM_JWT_ALG || 'HS256';
     const opts = {
-      issuer: env.UPSTREAM_JWT_ISSUER ?? 'kong',
-      audience: env.UPSTREAM_JWT_AUDIENCE || null,
-      leeway: Number(env.UPSTREAM_JWT_LEEWAY ?? 5),
-      maxLifetime: Number(env.UPSTREAM_JWT_MAX_LIFETIME ?? 3600),
-      jwksUrl: env.UPSTREAM_JWT_JWKS_URL || null,
+      issuer: env.UPSTREAM_JWT_ISSUER || 'kong',
+      audience: text(env, 'UPSTREAM_JWT_AUDIENCE'),
+      leeway: integer(env, 'UPSTREAM_JWT_LEEWAY', 5),
+      maxLifetime: integer(env, 'UPSTREAM_JWT_MAX_LIFETIME', 3600),
+      jwksUrl: text(env, 'UPSTREAM_JWT_JWKS_URL'),
     };
     if (env.UPSTREAM_JWT_REDIS_URL) {
       const { RedisReplayStore } = await import('./replay.js');

@@ -463,7 +463,7 @@ class Keys(unittest.TestCase):
     def test_from_env(self):
         env = {"UPSTREAM_JWT_FORMAT": "http-message-signature", "UPSTREAM_JWT_ALG": "EdDSA",
                "UPSTREAM_JWT_PUBLIC_KEY": public_of("ed25519").decode(), "UPSTREAM_JWT_KEY_ID": "gw",
-               "UPSTREAM_JWT_TAG": "orders", "UPSTREAM_JWT_LEEWAY": "2"}
+               "UPSTREAM_JWT_SIGNATURE_TAG": "orders", "UPSTREAM_JWT_LEEWAY": "2"}
         v = Verifier.from_env(env)
         self.assertIsInstance(v, SignatureVerifier)
         self.assertEqual((v.tag, v.leeway, v.required_components),

@@ -626,7 +626,7 @@ class SignatureVerifier:
         if leeway < 0:
             raise ConfigurationError("leeway must not be negative")
         if label is not None and not sf.is_key(label):
-            raise ConfigurationError(f"label {label!r} is not a structured-field key")
+            raise ConfigurationError(f'label "{label}" is not a structured-field key')
         self._keys: Dict[str, SignatureKey] = {}
         for k in keys:
             self._add(k)
@@ -664,29 +664,35 @@ class SignatureVerifier:
         """UPSTREAM_JWT_ALG (the gateway's algorithm, HS256 by default, or an
         RFC 9421 name), UPSTREAM_JWT_SECRET or UPSTREAM_JWT_PUBLIC_KEY (PEM)
         or UPSTREAM_JWT_JWKS_URL, UPSTREAM_JWT_KEY_ID (the gateway's key_id;
-        unset: signatures without keyid), UPSTREAM_JWT_LABEL,
-        UPSTREAM_JWT_TAG, UPSTREAM_JWT_LEEWAY (5), UPSTREAM_JWT_MAX_AGE (0),
-        UPSTREAM_JWT_REQUIRED_COMPONENTS (comma-separated; default the four
-        the gateway always covers), UPSTREAM_JWT_REDIS_URL (nonce store
-        shared by replicas). Keyword arguments override."""
+        unset: signatures without keyid), UPSTREAM_JWT_SIGNATURE_LABEL,
+        UPSTREAM_JWT_SIGNATURE_TAG, UPSTREAM_JWT_LEEWAY (5),
+        UPSTREAM_JWT_MAX_AGE (0), UPSTREAM_JWT_REQUIRED_COMPONENTS
+        (comma-separated, or an RFC 9421 inner list; default the four the
+        gateway always covers), UPSTREAM_JWT_REDIS_URL (nonce store shared by
+        replicas). Empty means unset; a malformed value is a
+        ConfigurationError. The same variables as the Node package's
+        HttpSigVerifier.fromEnv. Keyword arguments override."""
+        from . import _env
+
         env = os.environ if environ is None else environ
+        _env.check_renamed(env)
         opts: Dict[str, Any] = {
-            "label": env.get("UPSTREAM_JWT_LABEL") or None,
-            "tag": env.get("UPSTREAM_JWT_TAG") or None,
-            "leeway": int(env.get("UPSTREAM_JWT_LEEWAY", "5")),
-            "max_age": int(env.get("UPSTREAM_JWT_MAX_AGE", "0")),
-            "jwks_url": env.get("UPSTREAM_JWT_JWKS_URL") or None,
+            "label": _env.text(env, "UPSTREAM_JWT_SIGNATURE_LABEL"),
+            "tag": _env.text(env, "UPSTREAM_JWT_SIGNATURE_TAG"),
+            "leeway": _env.integer(env, "UPSTREAM_JWT_LEEWAY", 5),
+            "max_age": _env.integer(env, "UPSTREAM_JWT_MAX_AGE", 0),
+            "jwks_url": _env.text(env, "UPSTREAM_JWT_JWKS_URL"),
         }
-        if env.get("UPSTREAM_JWT_REQUIRED_COMPONENTS"):
-            opts["required_components"] = [c.strip() for c in env["UPSTREAM_JWT_REQUIRED_COMPONENTS"].split(",")
-                                           if c.strip()]
+        required = _env.components(env, "UPSTREAM_JWT_REQUIRED_COMPONENTS")
+        if required is not None:
+            opts["required_components"] = required
         if env.get("UPSTREAM_JWT_REDIS_URL"):
             from .replay import RedisReplayStore
 
             opts["replay_store"] = RedisReplayStore.from_url(env["UPSTREAM_JWT_REDIS_URL"])
         opts.update(kw)
         v = cls(**opts)
-        alg = env.get("UPSTREAM_JWT_ALG", "HS256")
+        alg = env.get("UPSTREAM_JWT_ALG") or "HS256"
         keyid = env.get("UPSTREAM_JWT_KEY_ID", "")
         for name in ("UPSTREAM_JWT_SECRET", "UPSTREAM_JWT_PUBLIC_KEY"):
             if env.get(name):

@@ -182,7 +182,8 @@ class Verifier:
         asymmetric algorithms), UPSTREAM_JWT_JWKS_URL, UPSTREAM_JWT_ISSUER
         (kong), UPSTREAM_JWT_AUDIENCE, UPSTREAM_JWT_LEEWAY (5),
         UPSTREAM_JWT_MAX_LIFETIME (3600), UPSTREAM_JWT_REDIS_URL (replay store
-        shared by replicas). Keyword arguments override."""
+        shared by replicas). Empty means unset; a malformed number is a
+        ConfigurationError. Keyword arguments override."""
         env = os.environ if environ is None else environ
         fmt = kw.pop("format", None) or env.get("UPSTREAM_JWT_FORMAT") or "jwt"
         if fmt == "http-message-signature":
@@ -193,13 +194,15 @@ class Verifier:
             return SignatureVerifier.from_env(env, **{k: v for k, v in kw.items() if k not in _JWT_ONLY})
         if fmt != "jwt":
             raise ConfigurationError(f"unknown format {fmt!r}: jwt or http-message-signature")
-        alg = env.get("UPSTREAM_JWT_ALG", "HS256")
+        from . import _env
+
+        alg = env.get("UPSTREAM_JWT_ALG") or "HS256"
         opts: Dict[str, Any] = {
-            "issuer": env.get("UPSTREAM_JWT_ISSUER", "kong"),
-            "audience": env.get("UPSTREAM_JWT_AUDIENCE") or None,
-            "leeway": int(env.get("UPSTREAM_JWT_LEEWAY", "5")),
-            "max_lifetime": int(env.get("UPSTREAM_JWT_MAX_LIFETIME", "3600")),
-            "jwks_url": env.get("UPSTREAM_JWT_JWKS_URL") or None,
+            "issuer": env.get("UPSTREAM_JWT_ISSUER") or "kong",
+            "audience": _env.text(env, "UPSTREAM_JWT_AUDIENCE"),
+            "leeway": _env.integer(env, "UPSTREAM_JWT_LEEWAY", 5),
+            "max_lifetime": _env.integer(env, "UPSTREAM_JWT_MAX_LIFETIME", 3600),
+            "jwks_url": _env.text(env, "UPSTREAM_JWT_JWKS_URL"),
         }
         if env.get("UPSTREAM_JWT_REDIS_URL"):
             from .replay import RedisReplayStore
