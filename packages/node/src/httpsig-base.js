@@ -255,7 +255,15 @@ export function componentsFrom(identifiers) {
     if (!name || /["\\ ]/.test(name)) throw new Error(`invalid component name "${name}"`);
     return `"${name}"${semi < 0 ? '' : id.slice(semi)}`;
   });
-  const il = parseInnerList(`(${parts.join(' ')})`);
+  return parseComponents(`(${parts.join(' ')})`);
+}
+
+// The covered components as Signature-Input writes them,
+// ("@method" "@query-param";name="id"). The signature's parameters follow the
+// ')' only in Signature-Input; a components list has none of its own, so any
+// there are refused (as the C++ core and the Python package do).
+export function parseComponents(innerList) {
+  const il = parseInnerList(innerList);
   if (il.params.size) throw new Error("covered components: no parameters after ')'");
   for (const it of il.items) if (it.value.type !== 'string') throw new Error('covered components must be strings');
   return il.items;

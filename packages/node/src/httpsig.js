@@ -73,13 +73,23 @@ export class HttpSigKey {
   }
 }
 
-// alg: an RFC 9421 name. material: hmac-sha256: the secret's exact bytes (a
-// string is UTF-8 encoded; at least 32 bytes); others: a PEM public or
-// private key (its public half is kept), a KeyObject or a JWK. RSA >= 2048
-// bits; rsa-v1_5-sha256 refuses an RSA-PSS-only key.
-export async function makeHttpSigKey(alg, material, keyid = '') {
-  const twin = JWS_TWIN[alg];
-  if (!twin) throw new ConfigurationError(`unsupported RFC 9421 algorithm ${JSON.stringify(alg)}`);
+// name: an RFC 9421 algorithm, or the gateway's algorithm setting that signs
+// it (HS256, RS256, PS256, ES256, EdDSA: HTTPSIG_ALG_OF_JWS), as the Python
+// package's make_signature_key takes it; the key holds the RFC 9421 name.
+// material: hmac-sha256: the secret's exact bytes (a string is UTF-8 encoded;
+// at least 32 bytes); others: a PEM public or private key (its public half is
+// kept), a KeyObject or a JWK. RSA >= 2048 bits; rsa-v1_5-sha256 refuses an
+// RSA-PSS-only key.
+export async function makeHttpSigKey(name, material, keyid = '') {
+  if (name === 'HS384' || name === 'HS512') {
+    throw new ConfigurationError(`${name} has no RFC 9421 algorithm (the HTTP Signature Algorithms registry has only hmac-sha256 for HMAC): use HS256`);
+  }
+  // Own properties only: 'toString' names no algorithm.
+  const alg = Object.hasOwn(HTTPSIG_ALG_OF_JWS, name) ? HTTPSIG_ALG_OF_JWS[name] : name;
+  const twin = Object.hasOwn(JWS_TWIN, alg) ? JWS_TWIN[alg] : undefined;
+  if (!twin) {
+    throw new ConfigurationError(`unsupported HTTP signature algorithm ${JSON.stringify(name)} (one of ${HTTPSIG_ALGORITHMS.join(', ')}, or ${Object.keys(HTTPSIG_ALG_OF_JWS).join(', ')})`);
+  }
   if (typeof keyid !== 'string') throw new ConfigurationError('keyid must be a string');
   let k;
   try {
@@ -234,8 +244,7 @@ export class HttpSigVerifier {
   // SignatureVerifier.from_env. Options given override.
   static async fromEnv(env = process.env, options = {}) {
     checkRenamed(env);
-    const name = env.UPSTREAM_JWT_ALG || 'HS256';
-    const alg = HTTPSIG_ALG_OF_JWS[name] ?? name;
+    const alg = env.UPSTREAM_JWT_ALG || 'HS256';
     const opts = {
       label: text(env, 'UPSTREAM_JWT_SIGNATURE_LABEL'),
       tag: text(env, 'UPSTREAM_JWT_SIGNATURE_TAG'),
@@ -246,8 +255,8 @@ export class HttpSigVerifier {
     const required = components(env, 'UPSTREAM_JWT_REQUIRED_COMPONENTS');
     if (required) opts.requiredComponents = required;
     if (env.UPSTREAM_JWT_REDIS_URL) {
-      const { RedisReplayStore } = await import('./replay.js');
-      opts.replayStore = await RedisReplayStore.fromUrl(env.UPSTREAM_JWT_REDIS_URL, { prefix: 'upstream-jwt:nonce:' });
+      const { NONCE_PREFIX, RedisReplayStore } = await import('./replay.js');
+      opts.replayStore = await RedisReplayStore.fromUrl(env.UPSTREAM_JWT_REDIS_URL, { prefix: NONCE_PREFIX });
     }
     const { format, ...rest } = options;
     const v = new HttpSigVerifier({ ...opts, ...rest });
@@ -356,7 +365,9 @@ export class HttpSigVerifier {
     if (!key.verify(Buffer.from(base, 'latin1'), sig.value.value)) reject('bad_signature', 'signature does not verify');
     const until = expires ?? (created !== undefined && o.maxAge > 0 ? created + o.maxAge : undefined);
     return {
-      headers, checkDigest: o.checkDigest, now, replayUntil: until === undefined ? undefined : until + leeway,
+      // Accepted through second until + leeway (expired is now > expires +
+      // leeway): the nonce is remembered past it, as the Python package does.
+      headers, checkDigest: o.checkDigest, now, replayUntil: until === undefined ? undefined : until + leeway + 1,
       result: result({ label, key, p, components, input, base, headers }),
     };
   }
@@ -371,7 +382,10 @@ export class HttpSigVerifier {
     if (this.replayStore) {
       if (r.nonce === null) reject('missing_parameter', 'nonce is required (replay check)');
       if (replayUntil === undefined) reject('missing_parameter', 'expires (or created with a maxAge) is required for the replay check');
-      // Remember the nonce as long as the signature could still be accepted.
+      // The nonce alone, without the keyid: it is 128 random bits from the
+      // gateway, unique whichever key signed, and the keyid is signed too, so
+      // a replay cannot move it to another key. The Python package spends the
+      // same key, so replicas in both languages refuse each other's nonces.
       await this.replayStore.checkAndInsert(r.nonce, replayUntil, now);
     }
     return r;

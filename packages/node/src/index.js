@@ -13,6 +13,6 @@ export {
 export { componentsFrom, signatureBase } from './httpsig-base.js';
 export { JwksSource } from './jwks.js';
 export { ALGORITHMS, KeySet, VerificationKey, keysFromJwks, makeKey } from './keys.js';
-export { InMemoryReplayStore, RedisReplayStore } from './replay.js';
+export { InMemoryReplayStore, JTI_PREFIX, NONCE_PREFIX, RedisReplayStore } from './replay.js';
 export { BodyHasher, canonicalHeaders, headersSha256, pairsOf, sha256b64 } from './request.js';
 export { BINDINGS, DEFAULT_MAX_TOKEN_LENGTH, Verifier } from './verifier.js';

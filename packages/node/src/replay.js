@@ -10,7 +10,17 @@
 // token, atomic in Redis, so a token accepted by one replica is refused by
 // every other. When Redis cannot be reached in time the request is refused with
 // replay_store_unavailable (503): fail closed, unless failOpen is set.
+//
+// Redis key layout, the same in the Python package so replicas written in
+// either language share one store: a JWT's jti under upstream-jwt:jti:<jti>,
+// an RFC 9421 signature's nonce under upstream-jwt:nonce:<nonce>, each with
+// the value "1" and a TTL reaching one second past the last second the token
+// or signature could still be accepted.
 import { VerificationError } from './errors.js';
+
+// Separate namespaces, so a JWT whose jti happens to equal a nonce cannot spend it.
+export const JTI_PREFIX = 'upstream-jwt:jti:';
+export const NONCE_PREFIX = 'upstream-jwt:nonce:';
 
 export class InMemoryReplayStore {
   constructor(capacity = 100000) {
@@ -44,9 +54,10 @@ export class InMemoryReplayStore {
 }
 
 // `client`: a node-redis v4+ client (createClient().connect()), or anything with
-// set(key, value, { NX: true, PX: ms }) resolving to 'OK' or null.
+// set(key, value, { NX: true, PX: ms }) resolving to 'OK' or null. Keys are
+// prefix + jti; for an HttpSigVerifier pass { prefix: NONCE_PREFIX }.
 export class RedisReplayStore {
-  constructor(client, { prefix = 'upstream-jwt:jti:', failOpen = false, timeoutMs = 1000, onError = null } = {}) {
+  constructor(client, { prefix = JTI_PREFIX, failOpen = false, timeoutMs = 1000, onError = null } = {}) {
     this.client = client;
     this.prefix = prefix;
     this.failOpen = failOpen;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import { DigestHasher, HttpSigVerifier, VerificationError, signatureBase } from '../src/index.js';
-import { componentsFrom } from '../src/httpsig-base.js';
+import { componentsFrom, parseComponents } from '../src/httpsig-base.js';
 import { parseDictionary, parseItem, parseList, serializeDictionary, serializeList, SfError } from '../src/sf.js';
 
 const KEYS = new URL('../../../test/keys/rfc9421/', import.meta.url);
@@ -123,6 +123,16 @@ describe('RFC 9421 Appendix B', () => {
 });
 
 describe('RFC 9421 Section 2 components', () => {
+  test("a components list has no parameters of its own after ')' (as the C++ core and the Python package)", () => {
+    assert.deepEqual(parseComponents('("@method" "@query-param";name="id")').map((it) => it.value.value), ['@method', '@query-param']);
+    for (const text of ['("@method");p=1', '("@method");keyid="gw"', '();a']) {
+      assert.throws(() => parseComponents(text), /no parameters after/, text);
+    }
+    for (const text of ['("@method" 1)', '(@method)']) assert.throws(() => parseComponents(text), text);
+    // An identifier cannot close the list early to smuggle parameters in.
+    for (const ids of [['@method;x=1);p=2'], ['a', 'b;x=1);y'], ['@method";p=1']]) assert.throws(() => componentsFrom(ids), ids.join());
+  });
+
   const base = (msg, ids) => {
     try {
       return signatureBase(msg, componentsFrom(ids), '()');

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import {
-  ConfigurationError, HTTPSIG_REASONS, HttpSigVerifier, InMemoryReplayStore, JwksSource, RedisReplayStore, Verifier, makeHttpSigKey,
+  ConfigurationError, HTTPSIG_REASONS, HttpSigVerifier, InMemoryReplayStore, JwksSource, NONCE_PREFIX, RedisReplayStore, Verifier,
+  makeHttpSigKey,
 } from '../src/index.js';
 import { contentDigest, makeKeys, signMessage } from './httpsig-support.js';
 import { startRedis } from './support.js';
@@ -218,6 +219,25 @@ describe('HttpSigVerifier keys', () => {
     assert.equal(await reasonOf(v.verify(other, { now: NOW })), 'bad_signature');
   });
 
+  test("the gateway's algorithm names map to the RFC 9421 algorithm it signs; HS384/HS512 have none", async () => {
+    const names = { HS256: 'hmac-sha256', RS256: 'rsa-v1_5-sha256', PS256: 'rsa-pss-sha512', ES256: 'ecdsa-p256-sha256', EdDSA: 'ed25519' };
+    for (const [jws, alg] of Object.entries(names)) {
+      assert.equal((await makeHttpSigKey(jws, KEYS[alg].pub)).alg, alg, jws);
+      const v = await new HttpSigVerifier({ tag: 'orders' }).addKey(jws, KEYS[alg].pub, 'gw');
+      assert.equal((await v.verify(signed({ alg }), { now: NOW })).alg, alg, jws);
+    }
+    // The key rules are the algorithm's, whichever name chose it.
+    await assert.rejects(makeHttpSigKey('HS256', Buffer.alloc(31)), /at least 32/);
+    await assert.rejects(makeHttpSigKey('EdDSA', KEYS['ecdsa-p256-sha256'].pub), ConfigurationError);
+    for (const jws of ['HS384', 'HS512']) {
+      await assert.rejects(makeHttpSigKey(jws, Buffer.alloc(64)), new RegExp(`^ConfigurationError: ${jws} has no RFC 9421 algorithm`));
+      await assert.rejects(new HttpSigVerifier().addKey(jws, Buffer.alloc(64)), /has no RFC 9421 algorithm/);
+    }
+    for (const bad of ['hs256', 'RS384', 'hmac-sha512', '', 'toString']) {
+      await assert.rejects(makeHttpSigKey(bad, Buffer.alloc(64)), /unsupported HTTP signature algorithm/, bad);
+    }
+  });
+
   test('key rules: secret >= 32 bytes, RSA >= 2048, the right key type, unique keyids', async () => {
     await assert.rejects(makeHttpSigKey('hmac-sha256', Buffer.alloc(31)), ConfigurationError);
     assert.ok(await makeHttpSigKey('hmac-sha256', Buffer.alloc(32)));
@@ -227,7 +247,6 @@ describe('HttpSigVerifier keys', () => {
     const pssOnly = generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' });
     await assert.rejects(makeHttpSigKey('rsa-v1_5-sha256', pssOnly), ConfigurationError);
     assert.equal((await makeHttpSigKey('rsa-pss-sha512', pssOnly)).alg, 'rsa-pss-sha512');
-    await assert.rejects(makeHttpSigKey('HS256', KEYS['hmac-sha256'].pub), /unsupported/);
     const v = await verifier();
     await assert.rejects(v.addKey('ed25519', KEYS.ed25519.pub, 'gw'), /already registered/);
     assert.throws(() => new HttpSigVerifier({ label: 'Kong' }), ConfigurationError);
@@ -270,7 +289,11 @@ describe('HttpSigVerifier nonce replay', () => {
     assert.equal(await reasonOf(v.verify({ ...m, body: Buffer.from('x') }, { now: NOW })), 'digest_mismatch');
     assert.equal(await reasonOf(v.verify(m, { now: NOW })), 'valid');
     assert.equal(await reasonOf(v.verify(m, { now: NOW + 1 })), 'replayed');
-    assert.equal(store.expiry.get('n-1'), NOW + 60 + 5);
+    // Accepted through expires + leeway (not expired while now <= NOW + 65):
+    // remembered past it, under the nonce alone.
+    assert.equal(store.expiry.get('n-1'), NOW + 60 + 5 + 1);
+    assert.equal(await reasonOf(v.verify(m, { now: NOW + 65 })), 'replayed');
+    assert.equal(await reasonOf(v.verify(m, { now: NOW + 66 })), 'expired');
     const { nonce, ...noNonce } = PARAMS;
     assert.equal(await reasonOf(v.verify(signed({ params: noNonce }), { now: NOW })), 'missing_parameter');
     const { expires, ...noExpires } = PARAMS;
@@ -278,6 +301,14 @@ describe('HttpSigVerifier nonce replay', () => {
     assert.equal(await reasonOf(open.verify(signed({ params: noExpires }), { now: NOW })), 'missing_parameter');
     assert.equal(await reasonOf(open.verify(signed({ params: noExpires }), { now: NOW, maxAge: 30 })), 'valid');
   });
+});
+
+test('the Redis SET: the key and TTL the Python package sends for the same signature', async () => {
+  const calls = [];
+  const client = { set: async (...args) => { calls.push(args); return 'OK'; } };
+  const v = await verifier({ replayStore: new RedisReplayStore(client, { prefix: NONCE_PREFIX }) });
+  await v.verify(signed(), { now: NOW + 10 });
+  assert.deepEqual(calls, [['upstream-jwt:nonce:n-1', '1', { NX: true, PX: 56000 }]]);
 });
 
 test('two replicas sharing Redis: a nonce one accepted, the other refuses; Redis gone is 503', async () => {

@@ -186,6 +186,22 @@ class Components(unittest.TestCase):
         self.assertEqual(base_line(m, '@query-param;name="fa%C3%A7ade%22%3A%20"'),
                          '"@query-param";name="fa%C3%A7ade%22%3A%20": something')
 
+    def test_components_list_has_no_parameters_of_its_own(self):
+        from upstream_jwt_verify.httpsig import parse_components
+
+        self.assertEqual([i.value for i in parse_components('("@method" "@query-param";name="id")')],
+                         ["@method", "@query-param"])
+        for text in ('("@method");p=1', '("@method");keyid="gw"', '()' + ";a"):
+            with self.assertRaisesRegex(ConfigurationError, "no parameters after"):
+                parse_components(text)
+        for text in ('("@method" 1)', '(@method)'):
+            with self.assertRaises(ConfigurationError):
+                parse_components(text)
+        # an identifier cannot close the list early to smuggle parameters in
+        for ids in (['@method;x=1);p=2'], ["a", 'b;x=1);y'], ['@method";p=1']):
+            with self.assertRaises(ConfigurationError):
+                components_from(ids)
+
     def test_components_that_cannot_be_derived(self):
         m = Message("GET", "https://example.com/a?x=1&x=2&y", [("Example-Dict", "a=1"), ("Bad", "caf\xe9"),
                                                                  ("Line", "a\nb")])
@@ -401,8 +417,26 @@ class Reasons(unittest.TestCase):
         no_nonce = signed(gateway_request(), GATEWAY_COMPONENTS, params={"created": NOW, "expires": NOW + 60,
                                                                          "keyid": "gw"})
         self.assertReason("missing_parameter", no_nonce, v=v)
-        # remembered exactly as long as the signature is accepted (expires + leeway)
-        self.assertEqual(store._expiry["httpsig:gw:n-1"], NOW + 66)
+        # remembered through the last second the signature is accepted (expires
+        # + leeway, not expired while now <= 65), under the nonce alone
+        self.assertEqual(store._expiry["n-1"], NOW + 66)
+        self.assertReason("expired", signed(gateway_request(), GATEWAY_COMPONENTS, params={
+            "created": NOW, "expires": NOW + 60, "keyid": "gw", "nonce": "n-3"}), v=v, now=NOW + 66)
+
+    def test_redis_key_and_ttl(self):
+        """The exact SET the Node package sends for the same signature."""
+        from upstream_jwt_verify import NONCE_PREFIX, RedisReplayStore
+
+        calls = []
+
+        class Client:
+            def set(self, name, value, nx, px):
+                calls.append((name, value, nx, px))
+                return True
+
+        v = verifier(replay_store=RedisReplayStore(Client(), prefix=NONCE_PREFIX), leeway=5)
+        v.verify(signed(gateway_request(), GATEWAY_COMPONENTS), now=NOW + 10, content=BODY)
+        self.assertEqual(calls, [("upstream-jwt:nonce:n-1", b"1", True, 56_000)])
 
     def test_every_algorithm(self):
         for alg in ("hmac-sha256", "ed25519", "ecdsa-p256-sha256", "rsa-pss-sha512", "rsa-v1_5-sha256"):
@@ -418,6 +452,20 @@ class Reasons(unittest.TestCase):
 
 
 class Keys(unittest.TestCase):
+    def test_gateway_algorithm_names(self):
+        for jws, alg in (("HS256", "hmac-sha256"), ("RS256", "rsa-v1_5-sha256"), ("PS256", "rsa-pss-sha512"),
+                         ("ES256", "ecdsa-p256-sha256"), ("EdDSA", "ed25519")):
+            with self.subTest(jws=jws):
+                v = SignatureVerifier().add_key(jws, public_of(alg), "gw")
+                self.assertEqual(v.verify(signed(gateway_request(), GATEWAY_COMPONENTS, alg=alg,
+                                                 material=private_of(alg)), now=NOW, content=BODY).alg, alg)
+        for jws in ("HS384", "HS512"):
+            with self.assertRaisesRegex(ConfigurationError, f"^{jws} has no RFC 9421 algorithm"):
+                make_signature_key(jws, b"s" * 64)
+        for bad in ("hs256", "RS384", "hmac-sha512", ""):
+            with self.assertRaisesRegex(ConfigurationError, "unsupported HTTP signature algorithm"):
+                make_signature_key(bad, b"s" * 64)
+
     def test_key_rules(self):
         with self.assertRaises(ConfigurationError):
             make_signature_key("hmac-sha256", b"s" * 31)

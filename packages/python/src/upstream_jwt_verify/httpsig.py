@@ -63,6 +63,9 @@ def _reject(reason: str, message: str) -> VerificationError:
 
 def algorithm_name(alg: str) -> str:
     """An RFC 9421 name, or the gateway's JWS name for it (HS256, EdDSA ...)."""
+    if alg in ("HS384", "HS512"):
+        raise ConfigurationError(f"{alg} has no RFC 9421 algorithm (the HTTP Signature Algorithms registry "
+                                 "has only hmac-sha256 for HMAC): use HS256")
     name = FROM_JWS.get(alg, alg)
     if name not in ALGORITHMS:
         raise ConfigurationError(f"unsupported HTTP signature algorithm {alg!r} "
@@ -501,10 +504,20 @@ def components_from(identifiers: Iterable[str]) -> List[sf.Item]:
         if not name or any(c in name for c in '"\\ '):
             raise ConfigurationError(f'invalid component name "{name}"')
         parts.append(f'"{name}"' + (semi + rest))
+    return parse_components("(" + " ".join(parts) + ")")
+
+
+def parse_components(inner_list: str) -> List[sf.Item]:
+    """The covered components in the form Signature-Input writes them,
+    `("@method" "@query-param";name="id")`. The signature's parameters
+    follow the `)` only in Signature-Input; a components list has none of its
+    own, so any there are refused (as the C++ core and the Node package do)."""
     try:
-        il = sf.parse_inner_list("(" + " ".join(parts) + ")")
+        il = sf.parse_inner_list(inner_list)
     except sf.SFError as e:
         raise ConfigurationError(f"invalid components: {e}") from None
+    if il.params:
+        raise ConfigurationError("covered components: no parameters after ')'")
     if any(not sf.is_string(i.value) for i in il.items):
         raise ConfigurationError("covered components must be strings")
     return il.items
@@ -687,9 +700,9 @@ class SignatureVerifier:
         if required is not None:
             opts["required_components"] = required
         if env.get("UPSTREAM_JWT_REDIS_URL"):
-            from .replay import RedisReplayStore
+            from .replay import NONCE_PREFIX, RedisReplayStore
 
-            opts["replay_store"] = RedisReplayStore.from_url(env["UPSTREAM_JWT_REDIS_URL"])
+            opts["replay_store"] = RedisReplayStore.from_url(env["UPSTREAM_JWT_REDIS_URL"], prefix=NONCE_PREFIX)
         opts.update(kw)
         v = cls(**opts)
         alg = env.get("UPSTREAM_JWT_ALG") or "HS256"
@@ -844,7 +857,12 @@ class SignatureVerifier:
             until = created + self.max_age + self.leeway
         else:
             raise _reject("missing_parameter", "expires (or created with max_age) is required for the replay check")
-        self.replay_store.check_and_insert(f"httpsig:{keyid}:{nonce}", until + 1, now)
+        # The nonce alone, without the keyid: it is 128 random bits from the
+        # gateway, unique whichever key signed, and the keyid is signed too, so
+        # a replay cannot move it to another key. The Node package spends the
+        # same key, so replicas in both languages refuse each other's nonces.
+        # A signature is accepted through second `until`: remember it past that.
+        self.replay_store.check_and_insert(nonce, until + 1, now)
 
 
 def _digest_of(body: bytes) -> ContentDigest:

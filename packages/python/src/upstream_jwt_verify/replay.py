@@ -10,6 +10,12 @@ longest token lifetime plus leeway.
 atomic in Redis, so a token accepted by one replica is refused by every other.
 When Redis cannot be reached the request is refused with
 `replay_store_unavailable` (503): fail closed, unless `fail_open=True`.
+
+Redis key layout, the same in the Node package so replicas written in either
+language share one store: a JWT's jti under `upstream-jwt:jti:<jti>`, an
+RFC 9421 signature's nonce under `upstream-jwt:nonce:<nonce>`, each with the
+value "1" and a TTL reaching one second past the last second the token or
+signature could still be accepted.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ from typing import Any, Dict, List, Optional, Protocol, Tuple
 from .errors import VerificationError
 
 log = logging.getLogger("upstream_jwt_verify")
+
+# Separate namespaces, so a JWT whose jti happens to equal a nonce cannot spend it.
+JTI_PREFIX = "upstream-jwt:jti:"
+NONCE_PREFIX = "upstream-jwt:nonce:"
 
 
 class ReplayStore(Protocol):
@@ -74,9 +84,10 @@ class InMemoryReplayStore:
 
 class RedisReplayStore:
     """`client`: a redis-py client (`redis.Redis.from_url(url)`), or anything with
-    `set(name, value, nx=True, px=ms)`. Keys are `prefix + jti`."""
+    `set(name, value, nx=True, px=ms)`. Keys are `prefix + jti`; for an
+    RFC 9421 SignatureVerifier pass `prefix=NONCE_PREFIX`."""
 
-    def __init__(self, client: Any, prefix: str = "upstream-jwt:jti:", fail_open: bool = False) -> None:
+    def __init__(self, client: Any, prefix: str = JTI_PREFIX, fail_open: bool = False) -> None:
         self.client = client
         self.prefix = prefix
         self.fail_open = fail_open
