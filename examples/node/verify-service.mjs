@@ -23,7 +23,7 @@ import express from 'express';
 // import { Verifier } from 'upstream-jwt-verify'.
 import {
   ALGORITHMS, ConfigurationError, HTTPSIG_ALG_OF_JWS, HTTPSIG_FORMAT, HttpSigVerifier, InMemoryReplayStore, RedisReplayStore, Verifier,
-  keysFromJwks,
+  JTI_PREFIX, NONCE_PREFIX, keysFromJwks,
 } from '../../packages/node/src/index.js';
 import { upstreamJwt } from '../../packages/node/src/express.js';
 
@@ -114,7 +114,7 @@ let verifier;
 try {
   let replayStore = null;
   // Nonces under the prefix HttpSigVerifier.fromEnv uses, so this service shares them with replicas configured so.
-  if (opt['redis-url']) replayStore = await RedisReplayStore.fromUrl(opt['redis-url'], httpsig ? { prefix: 'upstream-jwt:nonce:' } : {});
+  if (opt['redis-url']) replayStore = await RedisReplayStore.fromUrl(opt['redis-url'], { prefix: httpsig ? NONCE_PREFIX : JTI_PREFIX });
   else if (opt['reject-replay']) replayStore = new InMemoryReplayStore(int('replay-capacity'));
   verifier = await (httpsig ? signatureVerifier : jwtVerifier)(replayStore);
 } catch (e) {

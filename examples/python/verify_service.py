@@ -28,18 +28,19 @@ try:
 except ImportError:  # a checkout without the package installed
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packages", "python", "src"))
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from werkzeug.serving import make_server
 
-from upstream_jwt_verify import (ALGORITHMS, ConfigurationError, InMemoryReplayStore, RedisReplayStore,
-                                 Verifier, keys_from_jwks)
+from upstream_jwt_verify import (ALGORITHMS, JTI_PREFIX, NONCE_PREFIX, ConfigurationError, InMemoryReplayStore,
+                                 RedisReplayStore, Verifier, keys_from_jwks)
 from upstream_jwt_verify.flask import UpstreamJWT, raw_target_request_handler, upstream_claims, upstream_signature
 from upstream_jwt_verify.httpsig import FORMAT as HTTPSIG, SignatureVerifier
 
 
 def replay_store(args):
     if args.redis_url:
-        return RedisReplayStore.from_url(args.redis_url)
+        # The packages' one Redis layout: jti and nonce in namespaces of their own.
+        return RedisReplayStore.from_url(args.redis_url, prefix=NONCE_PREFIX if args.format == HTTPSIG else JTI_PREFIX)
     if args.reject_replay:
         return InMemoryReplayStore(args.replay_capacity)
     return None
