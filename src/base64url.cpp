@@ -97,40 +97,49 @@ std::string base64url_encode(std::string_view bytes) {
   return out;
 }
 
-bool base64url_decode_to(std::string_view text, std::string& out) {
+bool base64url_decode_into(std::string_view text, void* out_buf, std::size_t* n_out) noexcept {
   const std::size_t n = text.size();
   if (n % 4 == 1) return false;
-  out.clear();
-  out.reserve(n / 4 * 3 + 2);
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  auto* out = static_cast<std::uint8_t*>(out_buf);
   std::size_t i = 0;
+  // 0xFF (not in the alphabet) has bit 7 set and no value 0..63 has: one
+  // test per quad instead of one per character.
   for (; i + 4 <= n; i += 4) {
-    std::uint32_t v = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      std::uint8_t d = kDecode[static_cast<unsigned char>(text[i + k])];
-      if (d == 0xFF) return false;
-      v = (v << 6) | d;
-    }
-    out.push_back(static_cast<char>(v >> 16));
-    out.push_back(static_cast<char>((v >> 8) & 0xFF));
-    out.push_back(static_cast<char>(v & 0xFF));
+    const std::uint32_t a = kDecode[in[i]], b = kDecode[in[i + 1]], c = kDecode[in[i + 2]],
+                        d = kDecode[in[i + 3]];
+    if ((a | b | c | d) & 0x80) return false;
+    const std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[0] = static_cast<std::uint8_t>(v >> 16);
+    out[1] = static_cast<std::uint8_t>(v >> 8);
+    out[2] = static_cast<std::uint8_t>(v);
+    out += 3;
   }
   const std::size_t rest = n - i;
-  if (rest == 0) return true;
   std::uint32_t v = 0;
   for (std::size_t k = 0; k < rest; ++k) {
-    std::uint8_t d = kDecode[static_cast<unsigned char>(text[i + k])];
+    const std::uint8_t d = kDecode[in[i + k]];
     if (d == 0xFF) return false;
     v = (v << 6) | d;
   }
   if (rest == 2) {
     // 12 bits carry 8: the low 4 must be zero or the text is not canonical.
     if (v & 0x0F) return false;
-    out.push_back(static_cast<char>(v >> 4));
-  } else {  // rest == 3: 18 bits carry 16, low 2 must be zero
+    *out++ = static_cast<std::uint8_t>(v >> 4);
+  } else if (rest == 3) {  // 18 bits carry 16, low 2 must be zero
     if (v & 0x03) return false;
-    out.push_back(static_cast<char>(v >> 10));
-    out.push_back(static_cast<char>((v >> 2) & 0xFF));
+    *out++ = static_cast<std::uint8_t>(v >> 10);
+    *out++ = static_cast<std::uint8_t>(v >> 2);
   }
+  *n_out = static_cast<std::size_t>(out - static_cast<std::uint8_t*>(out_buf));
+  return true;
+}
+
+bool base64url_decode_to(std::string_view text, std::string& out) {
+  out.resize(base64url_decoded_max_size(text.size()));
+  std::size_t n = 0;
+  if (!base64url_decode_into(text, out.data(), &n)) return false;
+  out.resize(n);
   return true;
 }
 

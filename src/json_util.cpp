@@ -151,6 +151,165 @@ char* write_json_string(char* out, std::string_view s) noexcept {
   return out;
 }
 
+namespace {
+
+// 1 for the bytes a fast-path string may not hold: controls, '"' (its
+// end), '\\' (escapes decline) and everything >= 0x80 (UTF-8 is left to
+// the full parser's validation).
+constexpr std::array<std::uint8_t, 256> make_flat_stop_table() {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 1;
+  for (int c = 0x80; c < 0x100; ++c) t[c] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  return t;
+}
+constexpr auto kFlatStop = make_flat_stop_table();
+
+// The scanner's cursor. Every method returns false to decline.
+class FlatScanner {
+ public:
+  explicit FlatScanner(std::string_view text) noexcept
+      : p_(text.data()), end_(text.data() + text.size()) {}
+
+  void skip_ws() noexcept {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool at_end() const noexcept { return p_ == end_; }
+  bool take(char c) noexcept {
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+
+  // At the opening quote.
+  bool string(const char*& data, std::uint32_t& size) noexcept {
+    if (!take('"')) return false;
+    const char* start = p_;
+    while (p_ != end_ && !kFlatStop[static_cast<unsigned char>(*p_)]) ++p_;
+    if (p_ == end_ || *p_ != '"') return false;
+    data = start;
+    size = static_cast<std::uint32_t>(p_ - start);  // texts are token-sized
+    ++p_;
+    return true;
+  }
+
+  // A scalar: string, small integer or literal.
+  bool scalar(FlatValue& v) noexcept {
+    if (p_ == end_) return false;
+    const char c = *p_;
+    if (c == '"') {
+      v.kind = FlatKind::string;
+      return string(v.data, v.size);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return integer(v);
+    for (std::string_view word : {std::string_view("true"), std::string_view("false"),
+                                  std::string_view("null")}) {
+      if (static_cast<std::size_t>(end_ - p_) >= word.size() &&
+          std::memcmp(p_, word.data(), word.size()) == 0) {
+        v.kind = FlatKind::literal;
+        v.data = p_;
+        v.size = static_cast<std::uint32_t>(word.size());
+        p_ += word.size();
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool integer(FlatValue& v) noexcept {
+    const char* start = p_;
+    const bool negative = take('-');
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const std::size_t n = static_cast<std::size_t>(p_ - digits);
+    if (n == 0 || n > 15) return false;
+    if (*digits == '0' && (n > 1 || negative)) return false;  // leading zero, -0
+    // A fraction or exponent would continue the number: decline it here
+    // rather than leave it to the caller's "what comes next" check.
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    v.kind = FlatKind::integer;
+    v.data = start;
+    v.size = static_cast<std::uint32_t>(p_ - start);
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+}  // namespace
+
+const FlatValue* FlatObject::find(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < size; ++i)
+    if (members[i].name_size == name.size() && std::memcmp(members[i].name, name.data(), name.size()) == 0)
+      return &members[i].value;
+  return nullptr;
+}
+
+bool scan_flat_object(std::string_view text, FlatObject& out) noexcept {
+  out.size = 0;
+  out.element_count = 0;
+  if (text.size() > UINT32_MAX) return false;  // sizes are kept in 32 bits
+  FlatScanner s(text);
+  s.skip_ws();
+  if (!s.take('{')) return false;
+  s.skip_ws();
+  if (!s.take('}')) {
+    for (;;) {
+      if (out.size == FlatObject::kMaxMembers) return false;
+      FlatMember& m = out.members[out.size];
+      if (!s.string(m.name, m.name_size)) return false;
+      for (std::size_t i = 0; i < out.size; ++i)
+        if (out.members[i].name_size == m.name_size &&
+            std::memcmp(out.members[i].name, m.name, m.name_size) == 0)
+          return false;  // duplicate: the parser's verdict
+      s.skip_ws();
+      if (!s.take(':')) return false;
+      s.skip_ws();
+      if (s.take('[')) {
+        m.value.kind = FlatKind::array;
+        m.value.data = nullptr;
+        m.value.size = 0;
+        m.value.first = static_cast<std::uint16_t>(out.element_count);
+        m.value.count = 0;
+        s.skip_ws();
+        if (!s.take(']')) {
+          for (;;) {
+            if (out.element_count == FlatObject::kMaxElements) return false;
+            if (!s.scalar(out.elements[out.element_count])) return false;
+            ++out.element_count;
+            ++m.value.count;
+            s.skip_ws();
+            if (s.take(']')) break;
+            if (!s.take(',')) return false;
+            s.skip_ws();
+          }
+        }
+      } else if (!s.scalar(m.value)) {
+        return false;
+      }
+      ++out.size;
+      s.skip_ws();
+      if (s.take('}')) break;
+      if (!s.take(',')) return false;
+      s.skip_ws();
+    }
+  }
+  s.skip_ws();
+  return s.at_end();
+}
+
+double flat_integer(std::string_view text) noexcept {
+  std::size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) i = 1;
+  std::int64_t v = 0;
+  for (; i < text.size(); ++i) v = v * 10 + (text[i] - '0');
+  return static_cast<double>(negative ? -v : v);
+}
+
 template <class Json>
 ParseOutcome parse_strict(std::string_view text, Json& out) {
   std::vector<std::unordered_set<std::string>> seen;
