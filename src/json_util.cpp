@@ -166,6 +166,9 @@ constexpr std::array<std::uint8_t, 256> make_flat_stop_table() {
 }
 constexpr auto kFlatStop = make_flat_stop_table();
 
+// Deeper nesting declines (tokens nest one level: consumer, credential).
+constexpr int kMaxFlatDepth = 8;
+
 // The scanner's cursor. Every method returns false to decline.
 class FlatScanner {
  public:
@@ -194,6 +197,20 @@ class FlatScanner {
     return true;
   }
 
+  // Any value: a scalar, or an object or array read through (validated,
+  // duplicate names refused, not recorded; kind object/array, no elements).
+  bool any(FlatValue& v, int depth) noexcept {
+    if (p_ != end_ && (*p_ == '{' || *p_ == '[')) {
+      v.kind = *p_ == '{' ? FlatKind::object : FlatKind::array;
+      v.data = nullptr;
+      v.size = 0;
+      v.first = 0;
+      v.count = 0;
+      return container(depth);
+    }
+    return scalar(v);
+  }
+
   // A scalar: string, small integer or literal.
   bool scalar(FlatValue& v) noexcept {
     if (p_ == end_) return false;
@@ -218,6 +235,46 @@ class FlatScanner {
   }
 
  private:
+  // At '{' or '['; depth is that container's (the top-level object is 0).
+  bool container(int depth) noexcept {
+    if (depth > kMaxFlatDepth) return false;
+    FlatValue ignored;
+    if (take('[')) {
+      skip_ws();
+      if (take(']')) return true;
+      for (;;) {
+        if (!any(ignored, depth + 1)) return false;
+        skip_ws();
+        if (take(']')) return true;
+        if (!take(',')) return false;
+        skip_ws();
+      }
+    }
+    if (!take('{')) return false;
+    struct Name { const char* data; std::uint32_t size; };
+    Name names[FlatObject::kMaxMembers];
+    std::size_t n = 0;
+    skip_ws();
+    if (take('}')) return true;
+    for (;;) {
+      if (n == FlatObject::kMaxMembers) return false;
+      Name& name = names[n];
+      if (!string(name.data, name.size)) return false;
+      for (std::size_t i = 0; i < n; ++i)
+        if (names[i].size == name.size && std::memcmp(names[i].data, name.data, name.size) == 0)
+          return false;  // duplicate: the parser's verdict
+      ++n;
+      skip_ws();
+      if (!take(':')) return false;
+      skip_ws();
+      if (!any(ignored, depth + 1)) return false;
+      skip_ws();
+      if (take('}')) return true;
+      if (!take(',')) return false;
+      skip_ws();
+    }
+  }
+
   bool integer(FlatValue& v) noexcept {
     const char* start = p_;
     const bool negative = take('-');
@@ -278,7 +335,7 @@ bool scan_flat_object(std::string_view text, FlatObject& out) noexcept {
         if (!s.take(']')) {
           for (;;) {
             if (out.element_count == FlatObject::kMaxElements) return false;
-            if (!s.scalar(out.elements[out.element_count])) return false;
+            if (!s.any(out.elements[out.element_count], 2)) return false;
             ++out.element_count;
             ++m.value.count;
             s.skip_ws();
@@ -287,7 +344,7 @@ bool scan_flat_object(std::string_view text, FlatObject& out) noexcept {
             s.skip_ws();
           }
         }
-      } else if (!s.scalar(m.value)) {
+      } else if (!s.any(m.value, 1)) {
         return false;
       }
       ++out.size;

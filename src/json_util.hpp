@@ -56,9 +56,11 @@ extern template ParseOutcome parse_strict<nlohmann::ordered_json>(std::string_vi
 //   - numbers are integers with at most 15 digits (exact as a double), no
 //     leading zero, no "-0", no fraction, no exponent;
 //   - true, false, null;
-//   - arrays of those scalars (at most kMaxElements in all); a nested
-//     object or array declines.
-enum class FlatKind : std::uint8_t { string, integer, literal, array };
+//   - objects and arrays nested up to 8 deep (each object with at most
+//     kMaxMembers distinct names). Only the top level is recorded: its
+//     members, and the elements of its arrays (at most kMaxElements in
+//     all); a nested object or array is recorded as its kind alone.
+enum class FlatKind : std::uint8_t { string, integer, literal, array, object };
 
 // Plain members and no initialisers: a verifier keeps a FlatObject on its
 // stack per call, and zeroing its ~3 KB every time would cost more than
@@ -68,7 +70,9 @@ struct FlatValue {
                      // so as decoded); integer: its text; literal: the word
   std::uint32_t size;
   FlatKind kind;
-  // array: its elements are FlatObject::elements[first .. first + count).
+  // A top-level member's array: its elements are
+  // FlatObject::elements[first .. first + count); count is 0 for a nested
+  // array (not recorded).
   std::uint16_t first;
   std::uint16_t count;
   std::string_view text() const noexcept { return std::string_view(data, size); }
