@@ -166,6 +166,17 @@ constexpr std::array<std::uint8_t, 256> make_flat_stop_table() {
 }
 constexpr auto kFlatStop = make_flat_stop_table();
 
+std::uint64_t name_key(const char* p, std::size_t n) noexcept {
+  std::uint64_t k = 0;
+  for (std::size_t i = 0; i < n && i < 8; ++i) k |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return k;
+}
+
+bool same_name(std::uint64_t key_a, const char* a, std::uint32_t size_a, std::uint64_t key_b,
+               const char* b, std::uint32_t size_b) noexcept {
+  return key_a == key_b && size_a == size_b && (size_a <= 8 || std::memcmp(a, b, size_a) == 0);
+}
+
 // Deeper nesting declines (tokens nest one level: consumer, credential).
 constexpr int kMaxFlatDepth = 8;
 
@@ -189,6 +200,25 @@ class FlatScanner {
   bool string(const char*& data, std::uint32_t& size) noexcept {
     if (!take('"')) return false;
     const char* start = p_;
+#if defined(__SSE2__)
+    // 16 bytes per step: a token's strings (digests, ids, paths) are most
+    // of its bytes. Stops at '"', '\\', a control or a byte >= 0x80.
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i max_control = _mm_set1_epi8(0x1F);
+    while (end_ - p_ >= 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(x, max_control), x);
+      const __m128i hit = _mm_or_si128(
+          control, _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+      const int mask = _mm_movemask_epi8(hit) | _mm_movemask_epi8(x);  // x's sign bit: >= 0x80
+      if (mask != 0) {
+        p_ += __builtin_ctz(static_cast<unsigned>(mask));
+        break;
+      }
+      p_ += 16;
+    }
+#endif
     while (p_ != end_ && !kFlatStop[static_cast<unsigned char>(*p_)]) ++p_;
     if (p_ == end_ || *p_ != '"') return false;
     data = start;
@@ -251,7 +281,7 @@ class FlatScanner {
       }
     }
     if (!take('{')) return false;
-    struct Name { const char* data; std::uint32_t size; };
+    struct Name { const char* data; std::uint32_t size; std::uint64_t key; };
     Name names[FlatObject::kMaxMembers];
     std::size_t n = 0;
     skip_ws();
@@ -260,8 +290,9 @@ class FlatScanner {
       if (n == FlatObject::kMaxMembers) return false;
       Name& name = names[n];
       if (!string(name.data, name.size)) return false;
+      name.key = name_key(name.data, name.size);
       for (std::size_t i = 0; i < n; ++i)
-        if (names[i].size == name.size && std::memcmp(names[i].data, name.data, name.size) == 0)
+        if (same_name(names[i].key, names[i].data, names[i].size, name.key, name.data, name.size))
           return false;  // duplicate: the parser's verdict
       ++n;
       skip_ws();
@@ -299,8 +330,10 @@ class FlatScanner {
 }  // namespace
 
 const FlatValue* FlatObject::find(std::string_view name) const noexcept {
+  const std::uint64_t key = name_key(name.data(), name.size());
   for (std::size_t i = 0; i < size; ++i)
-    if (members[i].name_size == name.size() && std::memcmp(members[i].name, name.data(), name.size()) == 0)
+    if (same_name(members[i].key, members[i].name, members[i].name_size, key, name.data(),
+                  static_cast<std::uint32_t>(name.size())))
       return &members[i].value;
   return nullptr;
 }
@@ -318,10 +351,12 @@ bool scan_flat_object(std::string_view text, FlatObject& out) noexcept {
       if (out.size == FlatObject::kMaxMembers) return false;
       FlatMember& m = out.members[out.size];
       if (!s.string(m.name, m.name_size)) return false;
-      for (std::size_t i = 0; i < out.size; ++i)
-        if (out.members[i].name_size == m.name_size &&
-            std::memcmp(out.members[i].name, m.name, m.name_size) == 0)
+      m.key = name_key(m.name, m.name_size);
+      for (std::size_t i = 0; i < out.size; ++i) {
+        const FlatMember& o = out.members[i];
+        if (same_name(o.key, o.name, o.name_size, m.key, m.name, m.name_size))
           return false;  // duplicate: the parser's verdict
+      }
       s.skip_ws();
       if (!s.take(':')) return false;
       s.skip_ws();

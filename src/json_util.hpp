@@ -81,6 +81,10 @@ struct FlatValue {
 struct FlatMember {
   const char* name;
   std::uint32_t name_size;
+  // The name's first 8 bytes (zero-padded): names are compared on it first,
+  // and a name of at most 8 bytes (every registered claim but three) is
+  // equal exactly when key and size are.
+  std::uint64_t key;
   FlatValue value;
 };
 
