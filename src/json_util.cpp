@@ -167,9 +167,14 @@ constexpr std::array<std::uint8_t, 256> make_flat_stop_table() {
 constexpr auto kFlatStop = make_flat_stop_table();
 
 std::uint64_t name_key(const char* p, std::size_t n) noexcept {
-  std::uint64_t k = 0;
-  for (std::size_t i = 0; i < n && i < 8; ++i) k |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-  return k;
+  return flat_name_key(std::string_view(p, n));
+}
+
+// One of 64 bits per name, picked from its key and size: a name whose bit
+// no earlier name set cannot repeat one, so the pairwise comparison runs
+// only on a collision (a token's ~16 names rarely collide).
+std::uint64_t name_bit(std::uint64_t key, std::uint32_t size) noexcept {
+  return std::uint64_t{1} << ((key * 0x9E3779B97F4A7C15ULL + size) >> 58);
 }
 
 bool same_name(std::uint64_t key_a, const char* a, std::uint32_t size_a, std::uint64_t key_b,
@@ -284,6 +289,7 @@ class FlatScanner {
     struct Name { const char* data; std::uint32_t size; std::uint64_t key; };
     Name names[FlatObject::kMaxMembers];
     std::size_t n = 0;
+    std::uint64_t bits = 0;
     skip_ws();
     if (take('}')) return true;
     for (;;) {
@@ -291,9 +297,13 @@ class FlatScanner {
       Name& name = names[n];
       if (!string(name.data, name.size)) return false;
       name.key = name_key(name.data, name.size);
-      for (std::size_t i = 0; i < n; ++i)
-        if (same_name(names[i].key, names[i].data, names[i].size, name.key, name.data, name.size))
-          return false;  // duplicate: the parser's verdict
+      const std::uint64_t bit = name_bit(name.key, name.size);
+      if ((bits & bit) != 0) {
+        for (std::size_t i = 0; i < n; ++i)
+          if (same_name(names[i].key, names[i].data, names[i].size, name.key, name.data, name.size))
+            return false;  // duplicate: the parser's verdict
+      }
+      bits |= bit;
       ++n;
       skip_ws();
       if (!take(':')) return false;
@@ -343,6 +353,7 @@ bool scan_flat_object(std::string_view text, FlatObject& out) noexcept {
   out.element_count = 0;
   if (text.size() > UINT32_MAX) return false;  // sizes are kept in 32 bits
   FlatScanner s(text);
+  std::uint64_t bits = 0;  // name_bit of every member so far
   s.skip_ws();
   if (!s.take('{')) return false;
   s.skip_ws();
@@ -352,11 +363,15 @@ bool scan_flat_object(std::string_view text, FlatObject& out) noexcept {
       FlatMember& m = out.members[out.size];
       if (!s.string(m.name, m.name_size)) return false;
       m.key = name_key(m.name, m.name_size);
-      for (std::size_t i = 0; i < out.size; ++i) {
-        const FlatMember& o = out.members[i];
-        if (same_name(o.key, o.name, o.name_size, m.key, m.name, m.name_size))
-          return false;  // duplicate: the parser's verdict
+      const std::uint64_t bit = name_bit(m.key, m.name_size);
+      if ((bits & bit) != 0) {
+        for (std::size_t i = 0; i < out.size; ++i) {
+          const FlatMember& o = out.members[i];
+          if (same_name(o.key, o.name, o.name_size, m.key, m.name, m.name_size))
+            return false;  // duplicate: the parser's verdict
+        }
       }
+      bits |= bit;
       s.skip_ws();
       if (!s.take(':')) return false;
       s.skip_ws();

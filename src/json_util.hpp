@@ -104,6 +104,15 @@ struct FlatObject {
 // (out is unspecified); parse_strict decides.
 bool scan_flat_object(std::string_view text, FlatObject& out) noexcept;
 
+// A member name's FlatMember::key: its first 8 bytes, zero-padded,
+// little-endian. constexpr so callers can switch on known names.
+constexpr std::uint64_t flat_name_key(std::string_view name) noexcept {
+  std::uint64_t k = 0;
+  for (std::size_t i = 0; i < name.size() && i < 8; ++i)
+    k |= std::uint64_t{static_cast<unsigned char>(name[i])} << (8 * i);
+  return k;
+}
+
 // The value of a FlatKind::integer's text (exact: at most 15 digits).
 double flat_integer(std::string_view text) noexcept;
 

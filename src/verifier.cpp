@@ -224,37 +224,59 @@ bool scan_claims(std::string_view text, Scratch& s, ClaimsView& out) noexcept {
   using detail::FlatValue;
   detail::FlatObject& flat = s.flat;
   if (!detail::scan_flat_object(text, flat)) return false;
-  struct Num { const char* name; std::optional<double>* dst; };
-  for (const Num& n : {Num{"exp", &out.exp}, Num{"nbf", &out.nbf}, Num{"iat", &out.iat}}) {
-    const FlatValue* v = flat.find(n.name);
-    if (v == nullptr) continue;
-    if (v->kind != FlatKind::integer) return false;
-    *n.dst = detail::flat_integer(v->text());
+  // One pass over the members (the scanner refused duplicates), by the
+  // name's 8-byte key; the three longer names are compared whole.
+  const FlatValue *exp = nullptr, *nbf = nullptr, *iat = nullptr, *hdrs = nullptr, *aud = nullptr;
+  struct Str { const FlatValue* v = nullptr; std::optional<std::string_view>* dst; };
+  Str iss{nullptr, &out.iss}, jti{nullptr, &out.jti}, htm{nullptr, &out.htm}, htu{nullptr, &out.htu},
+      qsh{nullptr, &out.qsh}, bsh{nullptr, &out.bsh}, hsh{nullptr, &out.hsh};
+  constexpr auto key = detail::flat_name_key;
+  for (std::size_t i = 0; i < flat.size; ++i) {
+    const detail::FlatMember& m = flat.members[i];
+    const std::string_view name(m.name, m.name_size);
+    const FlatValue* v = &m.value;
+    switch (m.key) {
+      case key("exp"): if (name == "exp") exp = v; break;
+      case key("nbf"): if (name == "nbf") nbf = v; break;
+      case key("iat"): if (name == "iat") iat = v; break;
+      case key("iss"): if (name == "iss") iss.v = v; break;
+      case key("jti"): if (name == "jti") jti.v = v; break;
+      case key("htm"): if (name == "htm") htm.v = v; break;
+      case key("htu"): if (name == "htu") htu.v = v; break;
+      case key("aud"): if (name == "aud") aud = v; break;
+      case key("hdrs"): if (name == "hdrs") hdrs = v; break;
+      case key("query_sha256"): if (name == "query_sha256") qsh.v = v; break;
+      case key("body_sha256"): if (name == "body_sha256") bsh.v = v; break;
+      case key("hdr_sha256"): if (name == "hdr_sha256") hsh.v = v; break;
+      default: break;
+    }
   }
-  struct Str { const char* name; std::optional<std::string_view>* dst; };
-  for (const Str& m : {Str{"iss", &out.iss}, Str{"jti", &out.jti}, Str{"htm", &out.htm},
-                       Str{"htu", &out.htu}, Str{"query_sha256", &out.qsh},
-                       Str{"body_sha256", &out.bsh}, Str{"hdr_sha256", &out.hsh}}) {
-    const FlatValue* v = flat.find(m.name);
-    if (v == nullptr) continue;
-    if (v->kind != FlatKind::string) return false;
-    *m.dst = v->text();
+  struct Num { const FlatValue* v; std::optional<double>* dst; };
+  for (const Num& n : {Num{exp, &out.exp}, Num{nbf, &out.nbf}, Num{iat, &out.iat}}) {
+    if (n.v == nullptr) continue;
+    if (n.v->kind != FlatKind::integer) return false;
+    *n.dst = detail::flat_integer(n.v->text());
+  }
+  for (const Str& m : {iss, jti, htm, htu, qsh, bsh, hsh}) {
+    if (m.v == nullptr) continue;
+    if (m.v->kind != FlatKind::string) return false;
+    *m.dst = m.v->text();
   }
   auto strings = [&flat](const FlatValue& array) {
     for (std::size_t i = 0; i < array.count; ++i)
       if (flat.elements[array.first + i].kind != FlatKind::string) return false;
     return true;
   };
-  if (const FlatValue* v = flat.find("hdrs")) {
-    if (v->kind != FlatKind::array || !strings(*v)) return false;
-    out.hdrs = StrList(flat.elements + v->first, v->count);
+  if (hdrs != nullptr) {
+    if (hdrs->kind != FlatKind::array || !strings(*hdrs)) return false;
+    out.hdrs = StrList(flat.elements + hdrs->first, hdrs->count);
   }
-  if (const FlatValue* v = flat.find("aud")) {
-    if (v->kind == FlatKind::string) {
-      s.aud_one = v->text();
+  if (aud != nullptr) {
+    if (aud->kind == FlatKind::string) {
+      s.aud_one = aud->text();
       out.aud = StrList(&s.aud_one, 1);
-    } else if (v->kind == FlatKind::array && strings(*v)) {
-      out.aud = StrList(flat.elements + v->first, v->count);
+    } else if (aud->kind == FlatKind::array && strings(*aud)) {
+      out.aud = StrList(flat.elements + aud->first, aud->count);
     } else {
       return false;
     }
