@@ -269,19 +269,24 @@ TEST(VerifyFastPath, EqualsTheParserOnUsualAndUnusualTokens) {
       "{}",
       "[]",
   };
+  // Every header with every payload under every option set; the output
+  // and replay variants (which act after the claims are read) on the first
+  // two headers only, to keep the suite quick under make mutation.
   int compared = 0;
-  for (const std::string& h : headers_json)
+  for (std::size_t hi = 0; hi < std::size(headers_json); ++hi)
     for (const std::string& p : payloads) {
+      const std::string& h = headers_json[hi];
       const std::string tok = fx.token(h, p);
       for (const auto& o : sets)
         for (bool replay : {false, true})
           for (std::size_t cap : {std::size_t{0}, std::size_t{8}, std::size_t{4096}}) {
+            if (hi >= 2 && (replay || cap != 4096)) continue;
             const std::string diff = ujwt_paths::difference(fx.verifier, tok, o, replay, cap);
             ASSERT_EQ(diff, "") << "header " << h << "\npayload " << p;
             ++compared;
           }
     }
-  EXPECT_GT(compared, 1000);
+  EXPECT_GT(compared, 4000);
 }
 
 TEST(VerifyFastPath, EqualsTheParserOnBrokenTokens) {
