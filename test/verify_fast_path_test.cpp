@@ -84,7 +84,11 @@ TEST(ScanFlatObject, DeclinesEverythingOutsideItsSubset) {
   for (const char* text : declined) EXPECT_FALSE(scans(text)) << text;
   EXPECT_FALSE(scans(std::string_view("{\"a\":\"\0\"}", 8)));
   EXPECT_FALSE(scans(std::string_view("{\"a\":1}\0", 8)));
-  EXPECT_TRUE(scans("{\"a\":[[[[[[[1]]]]]]]}"));  // 8 deep: read through
+  // The top-level object is depth 0: eight nested arrays are read through,
+  // nine are declined (above), and objects count the same way.
+  EXPECT_TRUE(scans("{\"a\":[[[[[[[[1]]]]]]]]}"));
+  EXPECT_TRUE(scans("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}"));
+  EXPECT_FALSE(scans("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{}}}}}}}}}}"));
 }
 
 TEST(ScanFlatObject, DeclinesPastItsCapacities) {
