@@ -324,9 +324,8 @@ class FlatScanner {
     const std::size_t n = static_cast<std::size_t>(p_ - digits);
     if (n == 0 || n > 15) return false;
     if (*digits == '0' && (n > 1 || negative)) return false;  // leading zero, -0
-    // A fraction or exponent would continue the number: decline it here
-    // rather than leave it to the caller's "what comes next" check.
-    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    // A fraction or exponent is declined by the caller: '.', 'e' or 'E' is
+    // never what may follow a value (',', ']', '}' or whitespace).
     v.kind = FlatKind::integer;
     v.data = start;
     v.size = static_cast<std::uint32_t>(p_ - start);

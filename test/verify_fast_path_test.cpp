@@ -62,6 +62,9 @@ TEST(ScanFlatObject, ReadsTheMembersOfAUsualPayload) {
   EXPECT_EQ(f.find("e")->count, 0u);
   EXPECT_EQ(f.find("missing"), nullptr);
   EXPECT_TRUE(scans("{}"));
+  // Names sharing their first 8 bytes (the key compared first) are
+  // distinct when any later byte differs.
+  EXPECT_TRUE(scans("{\"abcdefgh1\":1,\"abcdefgh2\":1,\"abcdefgh\":1,\"o\":{\"abcdefgh1\":1,\"abcdefgh2\":1}}"));
   EXPECT_TRUE(scans("{\"n\":999999999999999}"));   // 15 digits
   EXPECT_TRUE(scans("{\"n\":-999999999999999}"));
 }
@@ -77,6 +80,8 @@ TEST(ScanFlatObject, DeclinesEverythingOutsideItsSubset) {
       "{\"a\":+1}", "{\"a\":1000000000000000}", "{\"a\":-1000000000000000}",  // 16 digits
       "{\"a\":tru}", "{\"a\":True}", "{\"a\":nul}", "{\"a\":NaN}", "{\"a\":Infinity}",
       "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":1}}", "{\"a\":[{\"b\":1,\"b\":2}]}",  // duplicates
+      "{\"query_sha256\":1,\"query_sha256\":1}", "{\"o\":{\"abcdefghij\":1,\"abcdefghij\":1}}",
+      "{\"abcdefgh\":1,\"abcdefgh\":1}",
       "{\"a\":[1,]}", "{\"a\":[,1]}", "{\"a\":[1 2]}", "{\"a\":{\"b\":1,}}",
       "{\"a\":[[[[[[[[[1]]]]]]]]]}",  // deeper than 8
       "{/*c*/\"a\":1}", "{\"a\":1}\v",

@@ -58,6 +58,17 @@ EQUIVALENT = {
     ("src/verifier.cpp",
      "none = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c) == \"none\"[i];", "<="):
         "only 'Z' changes, and a name containing 'Z' or 'z' is never \"none\" either way",
+    ("src/json_util.cpp",
+     "return key_a == key_b && size_a == size_b && (size_a <= 8 || std::memcmp(a, b, size_a) == 0);", "<="):
+        "a name of exactly 8 bytes is then compared by memcmp as well, with the same answer",
+    ("src/json_util.cpp", "while (end_ - p_ >= 16) {", ">="):
+        "performance only: the last 16 bytes go to the byte loop, which stops at the same byte",
+    ("src/json_util.cpp", "if (static_cast<std::size_t>(end_ - p_) >= word.size() &&", ">="):
+        "a literal ending the text is declined either way: the object's '}' must follow it",
+    ("src/json_util.cpp", "if (text.size() > UINT32_MAX) return false;  // sizes are kept in 32 bits", ">"):
+        "differs only for a text of exactly 4 GiB, beyond any token length",
+    ("src/base64url.cpp", "for (; i + 16 <= n; i += 16) {", "<="):
+        "performance only: a last block of exactly 16 characters is decoded by the scalar loop instead",
 }
 TEST_TIMEOUT = 180
 
