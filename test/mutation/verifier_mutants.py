@@ -67,6 +67,8 @@ EQUIVALENT = {
         "a literal ending the text is declined either way: the object's '}' must follow it",
     ("src/json_util.cpp", "if (text.size() > UINT32_MAX) return false;  // sizes are kept in 32 bits", ">"):
         "differs only for a text of exactly 4 GiB, beyond any token length",
+    ("src/base64url.cpp", "if (n >= 16 && have_ssse3()) {", ">="):
+        "performance only: a text of exactly 16 characters is decoded by the scalar loop instead",
     ("src/base64url.cpp", "for (; i + 16 <= n; i += 16) {", "<="):
         "performance only: a last block of exactly 16 characters is decoded by the scalar loop instead",
 }
