@@ -9,8 +9,8 @@ except for ECDSA/RSA-PSS signatures (randomised by design).
 
     fuzz/make_seeds.py            # (re)writes its seeds in fuzz/corpus/
 
-Files it did not write are kept: fuzz/corpus/c_abi also holds inputs found
-by fuzzing and minimised with `build-fuzz/c_abi_fuzz -merge=1 NEW OLD...`,
+Files it did not write are kept: fuzz/corpus/c_abi and fuzz/corpus/verify_paths
+also hold inputs found by fuzzing and minimised with `build-fuzz/c_abi_fuzz -merge=1 NEW OLD...`,
 which reach signing and verification far more often than random bytes.
 """
 import base64
