@@ -174,9 +174,10 @@ bool scan_header(std::string_view text, detail::FlatObject& flat, HeaderView& ou
   if (!detail::scan_flat_object(text, flat)) return false;
   const detail::FlatValue* alg = flat.find("alg");
   if (alg == nullptr || alg->kind != detail::FlatKind::string) return false;
-  if (const detail::FlatValue* typ = flat.find("typ");
-      typ != nullptr && (typ->kind != detail::FlatKind::string || typ->text() != "JWT"))
-    return false;
+  // Only the string "JWT" has the text JWT: a number's is its digits, a
+  // literal's its word, a container's empty.
+  const detail::FlatValue* typ = flat.find("typ");
+  if (typ != nullptr && typ->text() != "JWT") return false;
   const detail::FlatValue* kid = flat.find("kid");
   if (kid != nullptr && kid->kind != detail::FlatKind::string) return false;
   if (flat.find("crit") != nullptr) return false;

@@ -58,6 +58,11 @@ EQUIVALENT = {
     ("src/verifier.cpp",
      "none = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c) == \"none\"[i];", "<="):
         "only 'Z' changes, and a name containing 'Z' or 'z' is never \"none\" either way",
+    ("src/verifier.cpp", "for (std::size_t i = 0; i < array.count; ++i)", "<"):
+        "checks one element more, which can only make the scanner decline; the parser then "
+        "gives the same verdict",
+    ("src/verifier.cpp", "if (room > sizeof s.inline_buf) {", ">"):
+        "a token filling the stack buffer exactly is decoded on the heap instead, with the same result",
     ("src/json_util.cpp",
      "return key_a == key_b && size_a == size_b && (size_a <= 8 || std::memcmp(a, b, size_a) == 0);", "<="):
         "a name of exactly 8 bytes is then compared by memcmp as well, with the same answer",
