@@ -212,7 +212,9 @@ int main(int argc, char** argv) {
   {
     // The service side: HS256 verify with every check on (signature, iss, aud,
     // lifetime, method/path/query/body binding), the claims written into the
-    // caller's buffer. Reported, not limited here: bench/run states the target.
+    // caller's buffer. No allocation at all, ours or libcrypto's: the header
+    // and claims are read by the flat scanner into stack buffers and the
+    // HMAC runs on pre-keyed SHA-256 states (issue 14).
     const std::string key = ujbench::key_material("HS256");
     const auto* kb = reinterpret_cast<const uint8_t*>(key.data());
     ujwt_signer* s = nullptr;
@@ -241,7 +243,7 @@ int main(int argc, char** argv) {
                       return ujwt_verify(v, token, token_len, &o, claims_out, sizeof claims_out,
                                          &m, &err) == UJWT_OK;
                     }),
-                    -1, -1});
+                    0, 0});
     ujwt_verifier_free(v);
     ujwt_signer_free(s);
   }

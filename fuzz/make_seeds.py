@@ -9,8 +9,8 @@ except for ECDSA/RSA-PSS signatures (randomised by design).
 
     fuzz/make_seeds.py            # (re)writes its seeds in fuzz/corpus/
 
-Files it did not write are kept: fuzz/corpus/c_abi also holds inputs found
-by fuzzing and minimised with `build-fuzz/c_abi_fuzz -merge=1 NEW OLD...`,
+Files it did not write are kept: fuzz/corpus/c_abi and fuzz/corpus/verify_paths
+also hold inputs found by fuzzing and minimised with `build-fuzz/c_abi_fuzz -merge=1 NEW OLD...`,
 which reach signing and verification far more often than random bytes.
 """
 import base64
@@ -104,6 +104,36 @@ def main():
         write("token_verify", "signed_hs_" + name, bytes([0x1F, 2]) + hdr.encode() + b"\0" + pl.encode())
     es_hdr = '{"alg":"ES256","kid":"ec-1"}'
     write("token_verify", "signed_es_good", bytes([0x1F, 3]) + es_hdr.encode() + b"\0" + good.encode())
+
+    # verify_paths: [options][mode | cap<<2][...]; mode 0 raw token, 1 header
+    # \0 payload, 2 payload alone, 3 header alone (verify_paths_fuzz.cpp).
+    # Usual tokens (which the scanner reads) and every shape it declines.
+    for name, tok in tokens.items():
+        write("verify_paths", "token_" + name, bytes([0x1F, 0x08]) + tok.encode())
+    for name, (hdr, pl) in pairs.items():
+        write("verify_paths", "pair_" + name, bytes([0x1F, 0x09]) + hdr.encode() + b"\0" + pl.encode())
+    usual = claims(hdrs=["host"], hdr_sha256="x", extra={"n": [1, {"m": None}], "t": True})
+    variants = {
+        "usual": json.dumps(usual, separators=(",", ":")),
+        "spaced": json.dumps(usual, indent=2),
+        "escaped": json.dumps(claims(sub="a\"b\\c\u00e9")),
+        "utf8_raw": json.dumps(claims(sub="caf\u00e9"), ensure_ascii=False),
+        "float_exp": json.dumps(claims(exp=NOW + 60.5)),
+        "int16": json.dumps(claims(exp=1234567890123456)),
+        "neg_zero": json.dumps(claims()).replace('"exp": %d' % (NOW + 60), '"exp": -0'),
+        "aud_mixed": json.dumps(claims(aud=["orders", 1])),
+        "hdrs_bad": json.dumps(claims(hdrs=["host", "Host", 1])),
+        "dup_nested": json.dumps(claims())[:-1] + ',"o":{"a":1,"a":2}}',
+        "deep9": json.dumps(claims())[:-1] + ',"d":' + "[" * 9 + "]" * 9 + "}",
+        "trailing": json.dumps(claims()) + " x",
+    }
+    for name, pl in variants.items():
+        write("verify_paths", "payload_" + name, bytes([0x7F, 0x0A]) + pl.encode())
+    for name, hdr in {"usual": '{"alg":"HS256","typ":"JWT"}', "kid": '{"alg":"HS256","kid":"hs-1"}',
+                      "kid_other": '{"alg":"HS256","kid":"ec-1"}', "typ_lower": '{"alg":"HS256","typ":"jwt"}',
+                      "escaped": '{"alg":"HS\\u0032\\u0035\\u0036"}', "none": '{"alg":"nOnE"}',
+                      "crit": '{"alg":"HS256","crit":["b64"]}', "nested": '{"alg":"HS256","x":{"y":[1]}}'}.items():
+        write("verify_paths", "header_" + name, bytes([0x07, 0x0B]) + hdr.encode())
 
     # base64url: segments of real tokens plus the strictness edge cases.
     for i, seg in enumerate(hs.split(".") + tokens["es256"].split(".")[2:]):

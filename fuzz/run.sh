@@ -15,7 +15,7 @@ build="${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}"
 secs="${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}"
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(base64url token_verify jwk pem_key c_abi httpsig)
+[ ${#targets[@]} -gt 0 ] || targets=(base64url token_verify jwk pem_key c_abi httpsig verify_paths)
 
 mkdir -p "$build/artifacts"
 failed=()

@@ -360,17 +360,14 @@ int ujwt_verify(const ujwt_verifier* v, const char* token, size_t token_len,
       }
     }
     const std::string_view tok = token ? std::string_view(token, token_len) : std::string_view();
-    auto vt = v->verifier.verify_without_replay(tok, opts);
-    if (!vt) return fail(err, vt.error());
-    const std::string& payload = vt.value().payload;
-    if (out_len != nullptr) *out_len = payload.size();
-    const bool want_output = out != nullptr;
-    if (want_output && out_cap < payload.size())
-      return fail(err, UJWT_ERR_BUFFER_TOO_SMALL,
-                  "claims need " + std::to_string(payload.size()) + " bytes, buffer has " +
-                      std::to_string(out_cap));
-    if (auto r = v->verifier.record_replay(vt.value(), opts); !r) return fail(err, r.error());
-    if (want_output && !payload.empty()) std::memcpy(out, payload.data(), payload.size());
+    // verify_to allocates nothing for a usual token. *out_len is the claims'
+    // length once every check but replay has passed (so also for a
+    // too-small buffer and a replayed jti): claims_size is set just then.
+    constexpr size_t kUnset = static_cast<size_t>(-1);
+    size_t claims_size = kUnset;
+    auto n = v->verifier.verify_to(tok, opts, out, out_cap, &claims_size);
+    if (out_len != nullptr && claims_size != kUnset) *out_len = claims_size;
+    if (!n) return fail(err, n.error());
     return ok(err);
   });
 }

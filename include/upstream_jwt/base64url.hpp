@@ -26,6 +26,15 @@ std::string base64url_encode(std::string_view bytes);
 bool base64url_decode_to(std::string_view text, std::string& out);
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// Room base64url_decode_into needs for n characters (an upper bound).
+constexpr std::size_t base64url_decoded_max_size(std::size_t n) noexcept {
+  return n / 4 * 3 + 2;
+}
+// The same strict decoding into a caller buffer of at least
+// base64url_decoded_max_size(text.size()) bytes, without allocating. On
+// success sets *n to the decoded length; on false `out` is unspecified.
+bool base64url_decode_into(std::string_view text, void* out, std::size_t* n) noexcept;
+
 }  // namespace upstream_jwt
 
 #endif  // UPSTREAM_JWT_BASE64URL_HPP

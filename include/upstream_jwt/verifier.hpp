@@ -106,6 +106,19 @@ class Verifier {
   Result<void> record_replay(const VerifiedToken& token,
                              const VerifyOptions& opts) const;
 
+  // verify() with the claims JSON (the payload bytes as sent) written to a
+  // caller's buffer instead of a VerifiedToken: a token of up to
+  // kDefaultMaxTokenLength characters whose header and claims are plain
+  // (the usual case; see scan_flat_object in src/json_util.hpp) is checked
+  // without any heap allocation. out may be NULL (out_cap ignored) to skip
+  // the copy. Once every check but replay has passed, *claims_size (if not
+  // NULL) is the payload's length; then a buffer smaller than that is
+  // Status::buffer_too_small (Error::needed = the length) and records no
+  // jti; then the replay step; then the copy. Returns the payload length.
+  Result<std::size_t> verify_to(std::string_view token, const VerifyOptions& opts,
+                                char* out, std::size_t out_cap,
+                                std::size_t* claims_size = nullptr) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Mutation test of the verifier's comparisons (make mutation; not part of make test).
 
-Flips every relational, equality and logical operator in src/verifier.cpp and
-src/replay_cache.cpp, one at a time (< <=, > >=, == !=, && ||, each into its
+Flips every relational, equality and logical operator in src/verifier.cpp,
+src/replay_cache.cpp and the verifier's fast path (the flat JSON scanner in
+src/json_util.cpp, base64url_decode_into and its SSSE3 block decoder in
+src/base64url.cpp), one at a time (< <=, > >=, == !=, && ||, each into its
 partner), and runs the C ABI and C++ test suites (ujwt_abi_tests,
 ujwt_core_tests) against each mutant. A mutant is killed when a test fails, a
 test program crashes or times out, or the mutant does not build; survivors are
@@ -30,7 +32,16 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGETS = ["src/verifier.cpp", "src/replay_cache.cpp"]
+TARGETS = ["src/verifier.cpp", "src/replay_cache.cpp", "src/json_util.cpp", "src/base64url.cpp"]
+# Files mutated only in some regions, each from the first line matching its
+# start pattern up to the next line matching its end pattern (exclusive):
+# the rest of those files is not the verifier's, and their constexpr tables
+# cannot go through the runtime mutant switch.
+REGIONS = {
+    "src/json_util.cpp": [(r"^std::uint64_t name_key\(", r"^template <class Json>")],
+    "src/base64url.cpp": [(r"std::size_t decode_ssse3\(", r"^bool have_ssse3\("),
+                          (r"^bool base64url_decode_into\(", r"^bool base64url_decode_to\(")],
+}
 FLIP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "&&": "||", "||": "&&"}
 # A binary operator written with a space on both sides (the project's style):
 # this skips templates (vector<T>), ->, <<, >> and rvalue references (T&&).
@@ -42,11 +53,29 @@ EQUIVALENT = {
     ("src/verifier.cpp", "if (std::nearbyint(v) == v && std::fabs(v) < 9.0e15)", "<"):
         "message formatting: at |v| = 9e15 exactly both branches print 9000000000000000",
     ("src/verifier.cpp",
-     "for (char c : alg_name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));", ">="):
+     "none = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c) == \"none\"[i];", ">="):
         "only 'A' changes, and a name containing 'A' or 'a' is never \"none\" either way",
     ("src/verifier.cpp",
-     "for (char c : alg_name) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));", "<="):
+     "none = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c) == \"none\"[i];", "<="):
         "only 'Z' changes, and a name containing 'Z' or 'z' is never \"none\" either way",
+    ("src/verifier.cpp", "for (std::size_t i = 0; i < array.count; ++i)", "<"):
+        "checks one element more, which can only make the scanner decline; the parser then "
+        "gives the same verdict",
+    ("src/verifier.cpp", "if (room > sizeof s.inline_buf) {", ">"):
+        "a token filling the stack buffer exactly is decoded on the heap instead, with the same result",
+    ("src/json_util.cpp",
+     "return key_a == key_b && size_a == size_b && (size_a <= 8 || std::memcmp(a, b, size_a) == 0);", "<="):
+        "a name of exactly 8 bytes is then compared by memcmp as well, with the same answer",
+    ("src/json_util.cpp", "while (end_ - p_ >= 16) {", ">="):
+        "performance only: the last 16 bytes go to the byte loop, which stops at the same byte",
+    ("src/json_util.cpp", "if (static_cast<std::size_t>(end_ - p_) >= word.size() &&", ">="):
+        "a literal ending the text is declined either way: the object's '}' must follow it",
+    ("src/json_util.cpp", "if (text.size() > UINT32_MAX) return false;  // sizes are kept in 32 bits", ">"):
+        "differs only for a text of exactly 4 GiB, beyond any token length",
+    ("src/base64url.cpp", "if (n >= 16 && have_ssse3()) {", ">="):
+        "performance only: a text of exactly 16 characters is decoded by the scalar loop instead",
+    ("src/base64url.cpp", "for (; i + 16 <= n; i += 16) {", "<="):
+        "performance only: a last block of exactly 16 characters is decoded by the scalar loop instead",
 }
 TEST_TIMEOUT = 180
 
@@ -81,8 +110,15 @@ def mutants():
     for rel in TARGETS:
         with open(os.path.join(ROOT, rel)) as f:
             lines = f.read().split("\n")
+        spans = [(1, len(lines))]
+        if rel in REGIONS:
+            spans = []
+            for start, end in REGIONS[rel]:
+                first = next(i for i, l in enumerate(lines, 1) if re.search(start, l))
+                last = next(i for i, l in enumerate(lines, 1) if i > first and re.search(end, l)) - 1
+                spans.append((first, last))
         for no, line in enumerate(lines, 1):
-            if line.lstrip().startswith("#"):
+            if not any(a <= no <= b for a, b in spans) or line.lstrip().startswith("#"):
                 continue
             for m in OPERATOR.finditer(code_only(line)):
                 op = m.group(1)
