@@ -76,6 +76,8 @@ TEST(ScanFlatObject, DeclinesEverythingOutsideItsSubset) {
       "{\"a\":\"\\n\"}", "{\"a\\u0062\":1}", "{\"a\":\"\\ud800\"}",  // escapes
       "{\"a\":\"\xc3\xa9\"}", "{\"\xc3\xa9\":1}", "{\"a\":\"\xff\"}", "\xef\xbb\xbf{}",  // non-ASCII, BOM
       "{\"a\":\"x\ty\"}", "{\"a\":\"\x01\"}",                              // control characters
+      // a character that stops a string, right before what would follow a string's end
+      "{\"a\":\"x\x01}", "{\"a\":\"x\t,\"b\":1}", "{\"a\":\"x\\,\"b\":1}", "{\"a\":\"x\xc3}",
       "{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":1E3}", "{\"a\":-0}", "{\"a\":01}", "{\"a\":-}",
       "{\"a\":+1}", "{\"a\":1000000000000000}", "{\"a\":-1000000000000000}",  // 16 digits
       "{\"a\":tru}", "{\"a\":True}", "{\"a\":nul}", "{\"a\":NaN}", "{\"a\":Infinity}",
