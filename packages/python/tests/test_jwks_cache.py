@@ -9,11 +9,12 @@ import os
 import random
 import unittest
 
-from test_jwks import JwksServer, jwk
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from upstream_jwt_verify import ConfigurationError, JwksSource, VerificationError
-from upstream_jwt_verify.jwks import JwksResponse, parse_cache_control, parse_http_date
+from test_jwks import JwksServer, jwk
+
+from upstream_jwt_verify import ConfigurationError, JwksResponse, JwksSource, VerificationError
+from upstream_jwt_verify.jwks import parse_cache_control, parse_http_date
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "jwks_cache_cases.json")) as f:
     DOC = json.load(f)

@@ -295,6 +295,8 @@ class JwksSource:
             resp = self._fetch(self.url, self.timeout, {"If-None-Match": self._etag} if conditional else {})
             if isinstance(resp, (bytes, str)):
                 resp = JwksResponse(200, resp.encode() if isinstance(resp, str) else resp, {})
+            if not isinstance(resp.headers, Mapping):
+                raise TypeError("the fetcher's headers are not a mapping")
             headers = {k.lower(): v for k, v in resp.headers.items() if isinstance(v, str)}
             if resp.status == 304 and conditional:
                 keys = self._keys
