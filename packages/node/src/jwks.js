@@ -236,8 +236,13 @@ export class JwksSource {
 
   lifetime(f) {
     const base = f.lifetime === null ? this.maxAge : Math.min(f.lifetime, this.maxAge);
-    let r = this.rng();
-    if (!(typeof r === 'number' && r >= 0 && r < 1)) r = 0; // an injected rng out of range: no jitter rather than an exception
+    let r;
+    try {
+      r = this.rng();
+    } catch {
+      r = 0;
+    }
+    if (!(typeof r === 'number' && r >= 0 && r < 1)) r = 0; // an injected rng that fails or is out of range: no jitter rather than an exception
     return Math.max(this.minRefreshInterval, base - base * this.jitter * r);
   }
 
@@ -267,10 +272,11 @@ export class JwksSource {
     } catch {
       f = { lifetime: null, mayServeStale: true, keepValidator: true, source: 'unreadable headers' };
     }
+    const freshUntil = received + this.lifetime(f);
     this.cached = keys;
     this.stored = headers;
     this.etag = f.keepValidator && typeof headers.etag === 'string' && ETAG.test(headers.etag) ? headers.etag : null;
-    this.freshUntil = received + this.lifetime(f);
+    this.freshUntil = freshUntil;
     this.usableUntil = this.freshUntil + (f.mayServeStale ? this.staleIfError : 0);
     this.freshnessSource = f.source;
   }

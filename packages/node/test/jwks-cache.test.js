@@ -252,6 +252,14 @@ describe('jitter', () => {
     }
   });
 
+  test('an rng that fails means no jitter', async () => {
+    for (const rng of [() => { throw new Error('rng'); }, () => NaN, () => -0.5, () => '0.5']) {
+      const s = new Fake(ok({ 'cache-control': 'max-age=300' })).source({ jitter: 0.1, rng });
+      assert.deepEqual(await kids(s), ['k1']);
+      assert.equal(s.freshUntil, 1300);
+    }
+  });
+
   test('fifty replicas do not refetch in the same second', async () => {
     // A fixed xorshift sequence, so this cannot flake.
     let x = 9111;

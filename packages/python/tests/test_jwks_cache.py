@@ -267,6 +267,12 @@ class Jitter(unittest.TestCase):
                 self.assertGreater(s.fresh_until - 1000, 270)
                 self.assertLessEqual(s.fresh_until - 1000, 300)
 
+    def test_an_rng_that_fails_means_no_jitter(self):
+        for rng in (lambda: 1 / 0, lambda: float("nan"), lambda: -0.5, lambda: "0.5"):
+            s = Fake(ok({"cache-control": "max-age=300"})).source(jitter=0.1, rng=rng)
+            self.assertEqual(kids(s), ["k1"])
+            self.assertEqual(s.fresh_until, 1300)
+
     def test_fifty_replicas_do_not_refetch_in_the_same_second(self):
         rng = random.Random(9111)
         times = []

@@ -282,9 +282,12 @@ class JwksSource:
 
     def _lifetime(self, f: Freshness) -> float:
         base = self.max_age if f.lifetime is None else min(f.lifetime, self.max_age)
-        r = self._rng()
+        try:
+            r = self._rng()
+        except Exception:
+            r = 0.0
         if not (isinstance(r, (int, float)) and 0 <= r < 1):
-            r = 0.0  # an injected rng out of range: no jitter rather than an exception
+            r = 0.0  # an injected rng that fails or is out of range: no jitter rather than an exception
         return max(self.min_refresh_interval, base - base * self.jitter * r)
 
     def _refresh_locked(self) -> bool:
@@ -318,11 +321,12 @@ class JwksSource:
             f = freshness(headers, received - started)
         except Exception:  # a fetcher's odd header types: as if the server said nothing
             f = Freshness(None, True, True, "unreadable headers")
+        fresh_until = received + self._lifetime(f)
         self._keys = keys
         self._stored = headers
         etag = headers.get("etag")
         self._etag = etag if f.keep_validator and etag is not None and _ETAG.fullmatch(etag) else None
-        self.fresh_until = received + self._lifetime(f)
+        self.fresh_until = fresh_until
         self.usable_until = self.fresh_until + (self.stale_if_error if f.may_serve_stale else 0.0)
         self.freshness_source = f.source
         return True
