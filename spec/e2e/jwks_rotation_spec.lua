@@ -7,6 +7,8 @@
 --
 --   planned: publish the next key (JWKS: current + next), wait past the
 --            verifiers' cache lifetime, switch the signer, retire the old key.
+--            The verifiers allow a 300 s cache; the JWKS route's
+--            `Cache-Control: max-age=2` is what makes them fetch again.
 --   early:   the signer is switched while the verifiers' cached JWKS is still
 --            fresh and lacks the new kid: their refresh on an unknown kid
 --            (rate-limited) must fetch the document that has it.
@@ -42,8 +44,9 @@ local function ref(kid)
 end
 
 -- The gateway's declarative config: upstream-jwt signing with `signer` on
--- the two verifying services, the JWKS route publishing `published` (kids).
-local function config(P, signer, published)
+-- the two verifying services, the JWKS route publishing `published` (kids)
+-- with `Cache-Control: public, max-age=<jwks_max_age>`.
+local function config(P, signer, published, jwks_max_age)
   local algs = {}
   local refs = {}
   for i, kid in ipairs(published) do
@@ -66,7 +69,7 @@ services:
               public_keys: [%s]
               key_ids: [%s]
               algorithms: [%s]
-              max_age: 2
+              max_age: %d
   - name: python
     url: http://127.0.0.1:%d
     routes: [{ name: python, paths: [/py] }]
@@ -75,7 +78,7 @@ services:
     url: http://127.0.0.1:%d
     routes: [{ name: node, paths: [/node] }]
     plugins: [{ name: upstream-jwt, config: %s }]
-]]):format(table.concat(refs, ", "), table.concat(published, ", "), table.concat(algs, ", "),
+]]):format(table.concat(refs, ", "), table.concat(published, ", "), table.concat(algs, ", "), jwks_max_age,
            P.python, sign, P.node, sign)
 end
 
@@ -109,7 +112,7 @@ local function scenario(opts)
       env[env_name(kid)] = H.read(file)
     end
     env.GATEWAY_ACCESS_LOG = "off"
-    local _, log = H.start_gateway(group, "gateway", config(P, opts.signer, { opts.signer }), P.gateway, env)
+    local _, log = H.start_gateway(group, "gateway", config(P, opts.signer, { opts.signer }, opts.jwks_max_age), P.gateway, env)
     local text = H.read(log)
     master = assert(tonumber(text:match("nginx pid (%d+)")), text)
     prefix = assert(text:match("nginx prefix (%S+)"), text)
@@ -128,7 +131,7 @@ local function scenario(opts)
   -- config, then SIGHUP to the master. Returns once every worker of the old
   -- generation has exited, so no request is handled by the old config after.
   function S.reload(signer, published)
-    H.write(prefix .. "/kong.yml", config(P, signer, published))
+    H.write(prefix .. "/kong.yml", config(P, signer, published, opts.jwks_max_age))
     local old = {}
     for _, p in ipairs(children(master)) do
       old[p] = true
@@ -211,9 +214,10 @@ end
 
 describe("e2e: JWKS rotation under load, verifiers on the Python and Node packages", function()
   describe("planned: publish next, wait past the verifiers' cache, switch, retire", function()
-    -- The verifiers use a fetched set for 2 s (the JWKS route's max_age) and
+    -- The verifiers use a fetched set for 2 s (the JWKS route's max_age, read
+    -- from Cache-Control: their own bound is 300 s) and
     -- refresh on an unknown kid at most once a second.
-    local S = scenario({ signer = "gw-es256", max_age = 2, min_refresh = 1 })
+    local S = scenario({ signer = "gw-es256", jwks_max_age = 2, max_age = 300, min_refresh = 1 })
     setup(S.setup)
     teardown(S.teardown)
 
@@ -246,9 +250,10 @@ describe("e2e: JWKS rotation under load, verifiers on the Python and Node packag
   end)
 
   describe("early switch: the verifiers' unknown-kid refresh covers a fresh cache", function()
-    -- A cached set is used for 300 s, far longer than this test; only the
+    -- A cached set is used for 300 s (the route's max_age and the verifiers'
+    -- bound), far longer than this test; only the
     -- refresh on an unknown kid (at most once a second) can learn the new key.
-    local S = scenario({ signer = "gw-eddsa", max_age = 300, min_refresh = 1 })
+    local S = scenario({ signer = "gw-eddsa", jwks_max_age = 300, max_age = 300, min_refresh = 1 })
     setup(S.setup)
     teardown(S.teardown)
 

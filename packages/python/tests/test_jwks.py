@@ -33,15 +33,30 @@ class JwksServer:
     def __init__(self):
         self.doc = {"keys": []}
         self.hits = 0
+        # what it answers with, and what conditional requests it saw
+        self.status = 200
+        self.headers = {}
+        self.if_none_match = []
+        self.not_modified = 0
         outer = self
 
         class H(BaseHTTPRequestHandler):
             def do_GET(self):
                 outer.hits += 1
                 body = json.dumps(outer.doc).encode()
-                self.send_response(200)
+                status = outer.status
+                inm = self.headers.get("If-None-Match")
+                if inm is not None:
+                    outer.if_none_match.append(inm)
+                    if status == 200 and inm == outer.headers.get("ETag"):
+                        status, body = 304, b""
+                        outer.not_modified += 1
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                for name, value in outer.headers.items():
+                    self.send_header(name, value)
+                if status != 304:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -10,7 +10,7 @@ RFC 9421 HTTP Message Signatures (the plugin's format http-message-signature):
 
 from .errors import CORE_REASONS, ConfigurationError, VerificationError
 from .httpsig import ContentDigest, Message, SignatureKey, SignatureVerifier, Verified, make_signature_key
-from .jwks import JwksSource
+from .jwks import JwksResponse, JwksSource
 from .keys import ALGORITHMS, KeySet, VerificationKey, keys_from_jwks, make_key
 from .replay import JTI_PREFIX, NONCE_PREFIX, InMemoryReplayStore, RedisReplayStore, ReplayStore
 from .request import BodyHasher, Request, body_sha256, canonical_headers, headers_sha256
@@ -18,7 +18,7 @@ from .verifier import BINDINGS, Claims, Verifier
 
 __all__ = [
     "ALGORITHMS", "BINDINGS", "BodyHasher", "CORE_REASONS", "Claims", "ConfigurationError", "ContentDigest",
-    "InMemoryReplayStore", "JTI_PREFIX", "JwksSource", "KeySet", "Message", "NONCE_PREFIX", "RedisReplayStore", "ReplayStore", "Request",
+    "InMemoryReplayStore", "JTI_PREFIX", "JwksResponse", "JwksSource", "KeySet", "Message", "NONCE_PREFIX", "RedisReplayStore", "ReplayStore", "Request",
     "SignatureKey", "SignatureVerifier", "VerificationError", "VerificationKey", "Verified", "Verifier",
     "body_sha256", "canonical_headers", "headers_sha256", "keys_from_jwks", "make_key", "make_signature_key",
 ]
