@@ -40,6 +40,8 @@ build = {
       ["kong.plugins.upstream-jwt.schema"] = "kong/plugins/upstream-jwt/schema.lua",
       ["kong.plugins.upstream-jwt.native"] = "kong/plugins/upstream-jwt/native.lua",
       ["kong.plugins.upstream-jwt.httpsig"] = "kong/plugins/upstream-jwt/httpsig.lua",
+      -- the key fields and protocols shared by the three plugins' schemas
+      ["kong.plugins.upstream-jwt.typedefs"] = "kong/plugins/upstream-jwt/typedefs.lua",
       ["kong.plugins.upstream-jwt-jwks.handler"] = "kong/plugins/upstream-jwt-jwks/handler.lua",
       ["kong.plugins.upstream-jwt-jwks.schema"] = "kong/plugins/upstream-jwt-jwks/schema.lua",
       -- upstream-oauth2 (client credentials token for the upstream); resty.http comes with Kong

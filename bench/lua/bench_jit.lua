@@ -5,7 +5,7 @@
 -- overflows a trace ("trace too long") and the trace cache fills and is
 -- flushed while the gateway runs, which is not what a Kong user's worker
 -- does. Every gateway bench/run starts loads the bench plugins (one
--- declarative config for all variants), whose schemas require this module
+-- declarative config for all variants), whose schemas (bench_schema.lua) require this module
 -- at load, in the master before workers fork: every variant, "off"
 -- included, runs with the same parameters. bench/run --luajit-params
 -- upstream skips it (the file bench/results/jit_params holds the choice).

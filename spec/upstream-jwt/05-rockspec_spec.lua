@@ -30,10 +30,16 @@ describe("rockspec", function()
 
     local so = tree .. "/lib/lua/5.1/libupstream_jwt.so"
     assert.is_truthy(io.open(so, "rb"), "library not installed at " .. so)
-    for _, m in ipairs({ "handler", "schema", "native" }) do
-      local path = tree .. "/share/lua/5.1/kong/plugins/upstream-jwt/" .. m .. ".lua"
+    -- Every plugin module of the checkout, the shared typedefs included.
+    local listed, files = setup.run("cd " .. q(setup.root) .. " && ls kong/plugins/*/*.lua")
+    assert(listed, files)
+    local count = 0
+    for file in files:gmatch("%S+") do
+      local path = tree .. "/share/lua/5.1/" .. file
       assert.is_truthy(io.open(path, "rb"), path .. " not installed")
+      count = count + 1
     end
+    assert.is_true(count >= 13, "only " .. count .. " plugin modules found")
 
     -- A fresh nginx outside the checkout, the tree's paths first, then Kong's (typedefs, the
     -- schema library) as in a Kong install, and no UPSTREAM_JWT_LIB: the library must be
@@ -48,9 +54,22 @@ describe("rockspec", function()
       local handler = require "kong.plugins.upstream-jwt.handler"
       local schema = require "kong.plugins.upstream-jwt.schema"
       assert(handler.VERSION == "0.1.0" and schema.name == "upstream-jwt")
-      local conf = assert(require("spec.helpers.schema").validate(schema, {
-        secret = string.rep("r", 32) }))
+      local validator = require "spec.helpers.schema"
+      local conf = assert(validator.validate(schema, { secret = string.rep("r", 32) }))
       assert(conf.header == "X-Upstream-JWT")
+      assert(validator.validate(require("kong.plugins.upstream-jwt-jwks.schema"), {
+        public_keys = { "{vault://env/k}" }, key_ids = { "k" } }))
+      assert(validator.validate(require("kong.plugins.upstream-oauth2.schema"), {
+        token_endpoint = "https://as.example/token", client_id = "c", client_secret = "s" }))
+      -- The checkout is on the path too: every plugin module the schemas and the handler
+      -- loaded (kong.plugins.upstream-jwt.typedefs among them) must have come from the tree.
+      for name in pairs(package.loaded) do
+        if name:find("^kong%.plugins%.upstream%-") then
+          local found = package.searchpath(name, package.path)
+          assert(found and found:sub(1, #tree) == tree, name .. " loaded from " .. tostring(found))
+        end
+      end
+      assert(package.loaded["kong.plugins.upstream-jwt.typedefs"])
       local s = assert(native.new_signer("HS256", string.rep("r", 32), "rock"))
       io.write(native.library_path, "\n", assert(s:sign({ iss = "kong", ttl = 60 })), "\n")
     ]])

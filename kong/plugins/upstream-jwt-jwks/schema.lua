@@ -1,6 +1,9 @@
 -- upstream-jwt-jwks: serves the public keys services verify upstream-jwt
--- tokens with, as a JWKS (RFC 7517), on the route it is configured on.
+-- tokens with, as a JWKS (RFC 7517), on the route it is configured on. The key elements and
+-- their algorithms come from kong.plugins.upstream-jwt.typedefs, the module upstream-jwt's
+-- signing-key fields are defined in.
 local typedefs = require "kong.db.schema.typedefs"
+local plugin_typedefs = require "kong.plugins.upstream-jwt.typedefs"
 
 local function same_length(entity)
   local c = entity.config
@@ -28,10 +31,7 @@ return {
   name = "upstream-jwt-jwks",
   fields = {
     { consumer = typedefs.no_consumer },
-    { protocols = typedefs.protocols_http {
-        default = { "http", "https" },
-        elements = { type = "string", one_of = { "http", "https" } },
-    } },
+    { protocols = plugin_typedefs.protocols_http_only },
     { config = {
         type = "record",
         fields = {
@@ -43,14 +43,14 @@ return {
               required = true,
               len_min = 1,
               len_max = 16,
-              elements = { type = "string", referenceable = true, len_min = 1 },
+              elements = plugin_typedefs.published_key,
           } },
           { key_ids = {
               description = "The `kid` of each key, in the same order (the upstream-jwt "
                          .. "`key_id` that signs with it).",
               type = "array",
               required = true,
-              elements = { type = "string", match = "^[ -~]+$", err = "must be printable ASCII" },
+              elements = plugin_typedefs.published_key_id,
           } },
           { algorithms = {
               description = "The `alg` of each key, in the same order; empty: RS256 for RSA, "
@@ -58,7 +58,7 @@ return {
               type = "array",
               required = true,
               default = {},
-              elements = { type = "string", one_of = { "RS256", "PS256", "ES256", "EdDSA" } },
+              elements = plugin_typedefs.published_key_algorithm,
           } },
           { max_age = {
               description = "Seconds a client may cache the document (`Cache-Control: public, "

@@ -1,13 +1,10 @@
--- Configuration of the upstream-jwt plugin (Kong 3.x schema DSL).
+-- Configuration of the upstream-jwt plugin (Kong 3.x schema DSL). The signing-key fields and
+-- their entity checks are defined in kong.plugins.upstream-jwt.typedefs, which
+-- upstream-jwt-jwks publishes the matching public keys with.
 local typedefs = require "kong.db.schema.typedefs"
+local plugin_typedefs = require "kong.plugins.upstream-jwt.typedefs"
 
 local type = type
-local byte = string.byte
-local sub = string.sub
-
-local HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
-
-local ALGORITHMS = { "HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA" }
 
 -- Names the token always owns; a static claim may not shadow them, or a
 -- service could be fed a forged identity or request binding from config.
@@ -92,96 +89,21 @@ local function check_bind_headers(entity)
   return true
 end
 
--- Kong's kong.vault.is_reference, inlined so the schema loads outside Kong.
-local function is_reference(v)
-  return type(v) == "string" and byte(v, 1) == 123 and byte(v, -1) == 125
-     and sub(v, 2, 8) == "vault:/"
-end
-
--- Refuse at config time what the handler would refuse on every request. A
--- vault reference is only resolved at request time, so it passes here and
--- the handler fails closed if the resolved value is unusable.
-local function check_hmac_secret(entity)
-  local config = entity.config
-  local alg = config and config.algorithm
-  local min = HMAC_MIN_BYTES[alg]
-  local secret = config.secret
-  if not min or type(secret) ~= "string" or is_reference(secret) then
-    return true
-  end
-  local len = #secret
-  if config.secret_is_base64 == true then
-    local raw = ngx.decode_base64(secret)
-    if not raw then
-      return nil, "'config.secret' is not valid base64 (config.secret_is_base64 is true)"
-    end
-    len = #raw
-  end
-  if len < min then
-    return nil, ("'config.secret' is %d bytes; %s needs at least %d")
-                :format(len, alg, min)
-  end
-  return true
-end
-
--- Structural check only: the key itself is parsed by the native library at
--- first use, where an unusable key fails closed with a 500.
-local function validate_pem(value)
-  if value:find("-----BEGIN ", 1, true) and value:find("PRIVATE KEY-----", 1, true) then
-    return true
-  end
-  return nil, "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)"
-end
-
 return {
   name = "upstream-jwt",
   fields = {
     { consumer = typedefs.no_consumer },
     -- HTTP only: the body is read whole in access to hash it, which would
     -- break a streaming gRPC call.
-    { protocols = typedefs.protocols_http {
-        default = { "http", "https" },
-        elements = { type = "string", one_of = { "http", "https" } },
-    } },
+    { protocols = plugin_typedefs.protocols_http_only },
     { config = {
         type = "record",
         fields = {
-          { algorithm = {
-              description = "JWS algorithm of the upstream token.",
-              type = "string",
-              required = true,
-              default = "HS256",
-              one_of = ALGORITHMS,
-          } },
-          { secret = {
-              description = "HMAC secret for HS256/HS384/HS512: at least as many bytes as the hash "
-                         .. "output (32/48/64). Use a vault reference such as "
-                         .. "{vault://env/upstream-jwt-secret}.",
-              type = "string",
-              required = false,
-              referenceable = true,
-              encrypted = true,
-          } },
-          { secret_is_base64 = {
-              description = "Decode `secret` from base64 before use (for binary secrets).",
-              type = "boolean",
-              required = true,
-              default = false,
-          } },
-          { private_key = {
-              description = "PEM private key for RS256/PS256 (RSA >= 2048 bits), ES256 (P-256) or "
-                         .. "EdDSA (Ed25519). Referenceable.",
-              type = "string",
-              required = false,
-              referenceable = true,
-              encrypted = true,
-              custom_validator = validate_pem,
-          } },
-          { key_id = {
-              description = "Sent as the token header's `kid`, so services can pick the key.",
-              type = "string",
-              required = false,
-          } },
+          { algorithm = plugin_typedefs.algorithm },
+          { secret = plugin_typedefs.secret },
+          { secret_is_base64 = plugin_typedefs.secret_is_base64 },
+          { private_key = plugin_typedefs.private_key },
+          { key_id = plugin_typedefs.key_id },
           { issuer = {
               description = "The `iss` claim.",
               type = "string",
@@ -287,13 +209,10 @@ return {
               match = "^[a-z*][a-z0-9_%-%.%*]*$",
               err = "must be a structured-field key: lowercase letters, digits, '_', '-', '.', '*'",
           } },
-          { signature_tag = {
+          { signature_tag = plugin_typedefs.printable_ascii {
               description = "http-message-signature: the `tag` parameter, so services can tell "
                          .. "this gateway's signatures from others. None by default.",
-              type = "string",
               required = false,
-              match = "^[ -~]+$",
-              err = "must be printable ASCII",
           } },
           { claims = {
               description = "Static extra claims (string values) appended after the registered ones; "
@@ -314,24 +233,9 @@ return {
     },
   },
   entity_checks = {
-    { conditional = {
-        if_field = "config.algorithm",
-        if_match = { one_of = { "HS256", "HS384", "HS512" } },
-        then_field = "config.secret",
-        then_match = { required = true },
-        then_err = "HS256, HS384 and HS512 need 'config.secret'",
-    } },
-    { conditional = {
-        if_field = "config.algorithm",
-        if_match = { one_of = { "RS256", "PS256", "ES256", "EdDSA" } },
-        then_field = "config.private_key",
-        then_match = { required = true },
-        then_err = "RS256, PS256, ES256 and EdDSA need 'config.private_key'",
-    } },
-    { custom_entity_check = {
-        field_sources = { "config.algorithm", "config.secret", "config.secret_is_base64" },
-        fn = check_hmac_secret,
-    } },
+    plugin_typedefs.hmac_needs_secret,
+    plugin_typedefs.asymmetric_needs_private_key,
+    plugin_typedefs.hmac_secret_length,
     { custom_entity_check = {
         field_sources = { "config.bind_headers", "config.header" },
         fn = check_bind_headers,

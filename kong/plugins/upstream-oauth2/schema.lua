@@ -2,6 +2,7 @@
 -- server (client credentials, RFC 6749 §4.4, or token exchange, RFC 8693), cached per node or
 -- cluster-wide in Redis, and sent upstream.
 local typedefs = require "kong.db.schema.typedefs"
+local plugin_typedefs = require "kong.plugins.upstream-jwt.typedefs"
 
 -- Form parameters the plugin owns: letting `token_post_args` set them would silently change the
 -- grant or the client authentication the operator chose.
@@ -189,10 +190,7 @@ return {
   name = "upstream-oauth2",
   fields = {
     -- Nothing here is tested over gRPC, so gRPC routes are not offered.
-    { protocols = typedefs.protocols_http {
-        default = { "http", "https" },
-        elements = { type = "string", one_of = { "http", "https" } },
-    } },
+    { protocols = plugin_typedefs.protocols_http_only },
     { config = {
         type = "record",
         fields = {

@@ -1,0 +1,176 @@
+-- Config field definitions shared by the schemas of this rock's plugins, in the manner of
+-- Kong's kong.db.schema.typedefs: the signing-key fields of upstream-jwt with the entity
+-- checks that validate them at config time, the fields with which upstream-jwt-jwks publishes
+-- the matching public keys, and the HTTP-only protocols field. The JWKS plugin takes its
+-- algorithms from the same lists upstream-jwt signs with, so an algorithm added or dropped
+-- here changes both plugins at once instead of letting their configs drift apart.
+--
+-- A field typedef is used as is ({ key_id = plugin_typedefs.key_id }) or called with the
+-- attributes a schema sets on top (plugin_typedefs.printable_ascii { required = false }).
+local typedefs = require "kong.db.schema.typedefs"
+local Schema = require "kong.db.schema"
+
+local type = type
+local byte = string.byte
+local sub = string.sub
+
+local M = {}
+
+M.HMAC_ALGORITHMS = { "HS256", "HS384", "HS512" }
+M.ASYMMETRIC_ALGORITHMS = { "RS256", "PS256", "ES256", "EdDSA" }
+M.ALGORITHMS = {}
+for _, list in ipairs({ M.HMAC_ALGORITHMS, M.ASYMMETRIC_ALGORITHMS }) do
+  for _, alg in ipairs(list) do
+    M.ALGORITHMS[#M.ALGORITHMS + 1] = alg
+  end
+end
+
+-- RFC 7518 §3.2: an HMAC key at least as long as the hash output.
+M.HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
+
+-- "HS256, HS384 and HS512"
+local function spoken(list)
+  return table.concat(list, ", ", 1, #list - 1) .. " and " .. list[#list]
+end
+
+-- Kong's kong.vault.is_reference, inlined so the schemas load outside Kong.
+function M.is_reference(v)
+  return type(v) == "string" and byte(v, 1) == 123 and byte(v, -1) == 125
+     and sub(v, 2, 8) == "vault:/"
+end
+
+-- Structural check only: the key itself is parsed by the native library at first use, where
+-- an unusable key fails closed.
+local function validate_private_pem(value)
+  if value:find("-----BEGIN ", 1, true) and value:find("PRIVATE KEY-----", 1, true) then
+    return true
+  end
+  return nil, "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+end
+
+-- HTTP only: upstream-jwt reads the body whole in access to hash it, which would break a
+-- streaming gRPC call; the other plugins are not tested over gRPC.
+M.protocols_http_only = typedefs.protocols_http {
+  default = { "http", "https" },
+  elements = { type = "string", one_of = { "http", "https" } },
+}
+
+M.printable_ascii = Schema.define {
+  type = "string",
+  match = "^[ -~]+$",
+  err = "must be printable ASCII",
+}
+
+-- upstream-jwt: the key a token is signed with.
+
+M.algorithm = Schema.define {
+  description = "JWS algorithm of the upstream token.",
+  type = "string",
+  required = true,
+  default = "HS256",
+  one_of = M.ALGORITHMS,
+}
+
+M.secret = Schema.define {
+  description = "HMAC secret for HS256/HS384/HS512: at least as many bytes as the hash "
+             .. "output (32/48/64). Use a vault reference such as "
+             .. "{vault://env/upstream-jwt-secret}.",
+  type = "string",
+  required = false,
+  referenceable = true,
+  encrypted = true,
+}
+
+M.secret_is_base64 = Schema.define {
+  description = "Decode `secret` from base64 before use (for binary secrets).",
+  type = "boolean",
+  required = true,
+  default = false,
+}
+
+M.private_key = Schema.define {
+  description = "PEM private key for RS256/PS256 (RSA >= 2048 bits), ES256 (P-256) or "
+             .. "EdDSA (Ed25519). Referenceable.",
+  type = "string",
+  required = false,
+  referenceable = true,
+  encrypted = true,
+  custom_validator = validate_private_pem,
+}
+
+M.key_id = Schema.define {
+  description = "Sent as the token header's `kid`, so services can pick the key.",
+  type = "string",
+  required = false,
+}
+
+-- The entity checks over the fields above, in the order upstream-jwt lists them (the order
+-- of their messages when several fail).
+
+M.hmac_needs_secret = { conditional = {
+  if_field = "config.algorithm",
+  if_match = { one_of = M.HMAC_ALGORITHMS },
+  then_field = "config.secret",
+  then_match = { required = true },
+  then_err = spoken(M.HMAC_ALGORITHMS) .. " need 'config.secret'",
+} }
+
+M.asymmetric_needs_private_key = { conditional = {
+  if_field = "config.algorithm",
+  if_match = { one_of = M.ASYMMETRIC_ALGORITHMS },
+  then_field = "config.private_key",
+  then_match = { required = true },
+  then_err = spoken(M.ASYMMETRIC_ALGORITHMS) .. " need 'config.private_key'",
+} }
+
+-- Refuse at config time what the handler would refuse on every request. A vault reference is
+-- only resolved at request time, so it passes here and the handler fails closed if the
+-- resolved value is unusable.
+local function check_hmac_secret(entity)
+  local config = entity.config
+  local alg = config and config.algorithm
+  local min = M.HMAC_MIN_BYTES[alg]
+  local secret = config.secret
+  if not min or type(secret) ~= "string" or M.is_reference(secret) then
+    return true
+  end
+  local len = #secret
+  if config.secret_is_base64 == true then
+    local raw = ngx.decode_base64(secret)
+    if not raw then
+      return nil, "'config.secret' is not valid base64 (config.secret_is_base64 is true)"
+    end
+    len = #raw
+  end
+  if len < min then
+    return nil, ("'config.secret' is %d bytes; %s needs at least %d")
+                :format(len, alg, min)
+  end
+  return true
+end
+
+M.hmac_secret_length = { custom_entity_check = {
+  field_sources = { "config.algorithm", "config.secret", "config.secret_is_base64" },
+  fn = check_hmac_secret,
+} }
+
+-- upstream-jwt-jwks: the public keys services verify those tokens with, one array element
+-- per key. A key is checked when the document is built (a private key publishes its public
+-- half), so only emptiness is refused here.
+
+M.published_key = Schema.define {
+  type = "string",
+  referenceable = true,
+  len_min = 1,
+}
+
+-- The kid a verifier matches against upstream-jwt's key_id.
+M.published_key_id = M.printable_ascii
+
+-- Only asymmetric keys are published: an HMAC secret is never public.
+M.published_key_algorithm = Schema.define {
+  type = "string",
+  one_of = M.ASYMMETRIC_ALGORITHMS,
+}
+
+return M
