@@ -197,7 +197,7 @@ def schemata_sources(sites):
 
 def run(cmd, cwd, timeout=None, env=None):
     try:
-        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, errors="replace", timeout=timeout,
                            env=None if env is None else {**os.environ, **env})
         return p.returncode, p.stdout + p.stderr
     except subprocess.TimeoutExpired:
