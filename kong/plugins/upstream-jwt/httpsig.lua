@@ -50,6 +50,15 @@ local conf_state = setmetatable({}, { __mode = "k" })
 local signer_lru = assert(lrucache.new(128))
 local content_digest -- one per worker; hashing does not yield
 
+-- A byte an RFC 9421 @target-uri cannot carry: a space, a control, '#' (a
+-- target URI has no fragment) or a byte outside ASCII. Kong percent-encodes
+-- the path it forwards, but forwards the query exactly as the client sent it.
+local UNSIGNABLE_BYTE = "[%z\1-\32#\127-\255]"
+
+local BAD_URI_400 = {
+  message = "Bad request: the request URI has a byte that must be percent-encoded (RFC 3986)",
+}
+
 local function fail(status, log_msg, body, shared)
   kong.service.request.clear_header("Signature")
   kong.service.request.clear_header("Signature-Input")
@@ -197,10 +206,33 @@ local function add_field(n, name, value)
   return n + 1
 end
 
+--- nil, or why the upstream path or query cannot be signed: which part, the
+-- byte and its offset (never the value, which may carry a client's secret).
+local function unsignable(part, v)
+  local at = find(v, UNSIGNABLE_BYTE)
+  if at then
+    return ("the upstream %s has byte 0x%02X at offset %d"):format(part, byte(v, at), at - 1)
+  end
+  return nil
+end
+
 function M.access(conf, shared)
   local signer, err = get_signer(conf, shared)
   if not signer then
     return fail(500, "upstream-jwt: " .. err, nil, shared)
+  end
+
+  -- Before the body is read: a request the upstream would receive with a
+  -- URI that is no RFC 9421 @target-uri (the core and our verifiers refuse
+  -- it; npm http-message-signatures would rebuild it from Node's latin1
+  -- text of the request line, not the bytes signed), sent with a request
+  -- line RFC 9112 3.2 calls invalid, is the client's to fix: 400, never a
+  -- 500 and never forwarded unsigned.
+  local why = unsignable("path", shared.upstream_path())
+              or unsignable("query", kong.request.get_raw_query())
+  if why then
+    return fail(400, "upstream-jwt: " .. why .. ", which an RFC 9421 @target-uri cannot carry;"
+                     .. " refused with 400 (the client must percent-encode it)", BAD_URI_400, shared)
   end
 
   local digest, status, msg = body_content_digest(conf, shared)
