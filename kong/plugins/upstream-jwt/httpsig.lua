@@ -163,9 +163,21 @@ local function scrub(conf, bind, shared)
   return headers
 end
 
+--- nil, or why the upstream path or query cannot be signed: which part, the
+-- byte and its offset (never the value, which may carry a client's secret).
+local function unsignable(part, v)
+  local at = find(v, UNSIGNABLE_BYTE)
+  if at then
+    return ("the upstream %s has byte 0x%02X at offset %d"):format(part, byte(v, at), at - 1)
+  end
+  return nil
+end
+
 -- The target URI the upstream receives: its scheme, the Host Kong sends
 -- (with preserve_host the client's; otherwise the service host, with the
 -- port unless it is the scheme's default), and the upstream path and query.
+-- nil when the authority is unknown; nil, why when the path or query has a
+-- byte no @target-uri can carry.
 local function target_uri(shared)
   local var = ngx.var
   local scheme = var.upstream_scheme
@@ -186,10 +198,15 @@ local function target_uri(shared)
       authority = host .. ":" .. port
     end
   end
-  local uri = scheme .. "://" .. authority .. shared.upstream_path()
+  local path = shared.upstream_path()
+  local query = kong.request.get_raw_query()
+  local why = unsignable("path", path) or unsignable("query", query)
+  if why then
+    return nil, why
+  end
+  local uri = scheme .. "://" .. authority .. path
   -- Kong's runloop (access.after) keeps a bare '?' in the upstream URI, which
   -- nginx alone would drop: the signed URI must be the one the upstream gets.
-  local query = kong.request.get_raw_query()
   if query ~= "" or var.is_args == "?" or byte(var.request_uri, -1) == QUESTION_MARK then
     uri = uri .. "?" .. query
   end
@@ -206,16 +223,6 @@ local function add_field(n, name, value)
   return n + 1
 end
 
---- nil, or why the upstream path or query cannot be signed: which part, the
--- byte and its offset (never the value, which may carry a client's secret).
-local function unsignable(part, v)
-  local at = find(v, UNSIGNABLE_BYTE)
-  if at then
-    return ("the upstream %s has byte 0x%02X at offset %d"):format(part, byte(v, at), at - 1)
-  end
-  return nil
-end
-
 function M.access(conf, shared)
   local signer, err = get_signer(conf, shared)
   if not signer then
@@ -228,11 +235,13 @@ function M.access(conf, shared)
   -- text of the request line, not the bytes signed), sent with a request
   -- line RFC 9112 3.2 calls invalid, is the client's to fix: 400, never a
   -- 500 and never forwarded unsigned.
-  local why = unsignable("path", shared.upstream_path())
-              or unsignable("query", kong.request.get_raw_query())
-  if why then
-    return fail(400, "upstream-jwt: " .. why .. ", which an RFC 9421 @target-uri cannot carry;"
-                     .. " refused with 400 (the client must percent-encode it)", BAD_URI_400, shared)
+  local uri, why = target_uri(shared)
+  if not uri then
+    if why then
+      return fail(400, "upstream-jwt: " .. why .. ", which an RFC 9421 @target-uri cannot carry;"
+                       .. " refused with 400 (the client must percent-encode it)", BAD_URI_400, shared)
+    end
+    return fail(500, "upstream-jwt: cannot tell the upstream's authority", nil, shared)
   end
 
   local digest, status, msg = body_content_digest(conf, shared)
@@ -245,11 +254,6 @@ function M.access(conf, shared)
   local headers = scrub(conf, b, shared)
   local set_header = kong.service.request.set_header
   set_header("Content-Digest", digest)
-
-  local uri = target_uri(shared)
-  if not uri then
-    return fail(500, "upstream-jwt: cannot tell the upstream's authority", nil, shared)
-  end
 
   for i = #covered, 1, -1 do
     covered[i] = nil
