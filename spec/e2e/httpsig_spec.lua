@@ -319,7 +319,8 @@ describe("e2e: http-message-signature format", function()
         assert.equal(case[2], target)
         assert(ok, out)
       end
-      for _, t in ipairs({ "/eddsa/x?q=caf%C3%A9&z=%00%0A%7F%FF&bad=%zz&pct=%", "/eddsa/caf%C3%A9/a%20b%7E%7F" }) do
+      for _, t in ipairs({ "/eddsa/x?q=caf%C3%A9&z=%00%0A%7F%FF&bad=%zz&pct=%", "/eddsa/caf%C3%A9/a%20b%7E%7F",
+                           "/eddsa/x?q=\"<>{|}^`[]\\'" }) do
         local res = send(t)
         assert.equal(200, res.status, t .. ": " .. tostring(res.body))
         assert.is_true(res.json.verified, t)

@@ -231,10 +231,9 @@ function M.access(conf, shared)
 
   -- Before the body is read: a request the upstream would receive with a
   -- URI that is no RFC 9421 @target-uri (the core and our verifiers refuse
-  -- it; npm http-message-signatures would rebuild it from Node's latin1
-  -- text of the request line, not the bytes signed), sent with a request
-  -- line RFC 9112 3.2 calls invalid, is the client's to fix: 400, never a
-  -- 500 and never forwarded unsigned.
+  -- it, Node's HTTP server answers its request line with 400), sent with a
+  -- request line RFC 9112 3.2 calls invalid, is the client's to fix: 400,
+  -- never a 500 and never forwarded unsigned.
   local uri, why = target_uri(shared)
   if not uri then
     if why then
