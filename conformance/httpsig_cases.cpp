@@ -10,6 +10,8 @@
 // signed, not from the verifier); `httpsig-generate` refuses to write a file
 // where the core disagrees, `httpsig-check` re-runs the core over a
 // committed file so a core change that alters a verdict fails ctest.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <upstream_jwt/httpsig.hpp>
 
 #include <cstdlib>
@@ -78,6 +80,7 @@ const std::map<std::string, std::vector<std::pair<std::string, std::string>>>& k
         {"hmac", "gw-hmac"}}},
       {"keyless", {{"ed25519", ""}}},
       {"keyless-and-keyid", {{"ed25519", ""}, {"hmac", "gw-hmac"}}},
+      {"keyless-hmac", {{"hmac", ""}}},
   };
   return sets;
 }
@@ -159,6 +162,29 @@ class Generator {
     for (const auto& it : must(hs::components_from(s.components), "components"))
       want.components.push_back(must(sf::serialize(it), "serialize"));
     return want;
+  }
+
+  // Signs `r` with the hmac secret over a Signature-Input member written by
+  // hand (`member`: the inner list and its parameters, as sent), for
+  // parameters the Signer never writes (an empty keyid). The base carries
+  // `member` as written, so a verifier that reads it as it is finds the
+  // signature valid.
+  void sign_hmac_as_written(Request& r, const std::string& label, const std::string& member) const {
+    const sf::InnerList il = must(sf::parse_inner_list(member), "inner list");
+    hs::Message m;
+    m.method = r.method;
+    m.target_uri = r.url;
+    for (const auto& [n, v] : r.headers) m.fields.push_back(hs::Field{n, v});
+    const std::string base = must(hs::signature_base(m, il.items, member), "base");
+    const std::string secret = read_file(dir_ + "/" + key_files().at("hmac").private_file);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+             reinterpret_cast<const unsigned char*>(base.data()), base.size(), mac, &mac_len) == nullptr)
+      die("HMAC failed");
+    r.headers.emplace_back("Signature-Input", label + "=" + member);
+    r.headers.emplace_back("Signature",
+                           label + "=:" + sf::base64_encode(std::string(reinterpret_cast<char*>(mac), mac_len)) + ":");
   }
 
   void add(std::string name, std::string keyset, Request r, std::int64_t now, Options o, Outcome intended) {
@@ -558,6 +584,35 @@ void keys(Generator& g) {
   g.add("valid: a keyid next to a key-less key", "keyless-and-keyid", kh.request, kT0, o, kh.valid);
   g.add("alg_mismatch: no keyid selects the key-less ed25519 key, alg says hmac", "keyless-and-keyid",
         signed_gateway(g, true, signed_by("hmac", "")).request, kT0, o, rejected("alg_mismatch"));
+
+  // keyid="" is a present parameter with an empty value, not a missing one:
+  // it names no key, so it never selects the key registered without a keyid
+  // (no API here can register a key under ""). Both signatures are made by
+  // the key-less key over the member exactly as sent.
+  const Shaped e = gateway_request(true);
+  std::string covered;
+  for (const auto& c : e.components) covered += (covered.empty() ? "" : " ") + ("\"" + c + "\"");
+  const std::string tail = ";alg=\"hmac-sha256\";nonce=\"" + std::string(kNonce) + "\";tag=\"orders\"";
+  const std::string times = ";created=" + std::to_string(kT0) + ";expires=" + std::to_string(kT0 + kTtl);
+  Request no_keyid = e.request;
+  g.sign_hmac_as_written(no_keyid, "kong", "(" + covered + ")" + times + tail);
+  Outcome no_keyid_valid;
+  no_keyid_valid.label = "kong";
+  no_keyid_valid.alg = "hmac-sha256";
+  no_keyid_valid.created = kT0;
+  no_keyid_valid.expires = kT0 + kTtl;
+  no_keyid_valid.nonce = kNonce;
+  no_keyid_valid.tag = "orders";
+  for (const auto& c : e.components) no_keyid_valid.components.push_back("\"" + c + "\"");
+  g.add("valid: no keyid parameter, the key-less hmac key", "keyless-hmac", no_keyid, kT0, o, no_keyid_valid);
+  Request empty_keyid = e.request;
+  g.sign_hmac_as_written(empty_keyid, "kong", "(" + covered + ")" + times + ";keyid=\"\"" + tail);
+  g.add("unknown_key: keyid=\"\" is a keyid, it does not select the key-less key", "keyless-hmac", empty_keyid,
+        kT0, o, rejected("unknown_key"));
+  g.add("unknown_key: keyid=\"\" next to keyed keys", "keyless-and-keyid", empty_keyid, kT0, o,
+        rejected("unknown_key"));
+  g.add("unknown_key: keyid=\"\" checked before expired", "keyless-hmac", empty_keyid, kT0 + 1000, o,
+        rejected("unknown_key"));
 }
 
 void gateway_components(Generator& g) {
@@ -704,6 +759,12 @@ void component_params(Generator& g) {
   g.add("bad_component: @query-param absent", "ed25519",
         with(qp.request, [](Request& r) { r.url = "http://orders.internal:8080/v1/search?a+b=1&caf%C3%A9=2"; }),
         kT0, o, rejected("bad_component"));
+  g.add("malformed: a component parameter repeated, the last one signed", "ed25519",
+        with(qp.request, [](Request& r) {
+          replace_all(field(r, "Signature-Input"), R"("@query-param";name="id")",
+                      R"("@query-param";name="a%20b";name="id")");
+        }),
+        kT0, o, rejected("malformed"));
   g.add("valid: @query-param required and covered", "ed25519", qp.request, kT0,
         with_opts<Options>(o, [](Options& x) { x.required_components = {R"(@query-param;name="id")"}; }), qp.valid);
 
@@ -888,6 +949,28 @@ void structured_fields(Generator& g) {
        }) {
     g.add("malformed: " + m.what, "ed25519", m.r, kT0, o, rejected("malformed"));
   }
+  // A repeated parameter in Signature-Input is refused, though RFC 9651 would
+  // keep the last value: each of these re-serializes (last value in the
+  // first position) to exactly what was signed, so a verifier that rebuilt
+  // @signature-params from its parse would accept them, while a parser that
+  // keeps the first value reads another created, keyid or component.
+  std::string repeat_same = input;
+  replace_all(repeat_same, R"(tag="orders")", R"(tag="orders";keyid="gw-ed25519")");
+  std::string repeat_created = input;
+  replace_all(repeat_created, "created=" + std::to_string(kT0),
+              "created=" + std::to_string(kT0 - 86400) + ";created=" + std::to_string(kT0));
+  std::string repeat_last = input + ";created=" + std::to_string(kT0);
+  for (const M& m : std::vector<M>{
+           {"a signature parameter repeated with the same value", set_input(repeat_same)},
+           {"created repeated, the first one a day old", set_input(repeat_created)},
+           {"created repeated at the end with the signed value", set_input(repeat_last)},
+       }) {
+    g.add("malformed: " + m.what, "ed25519", m.r, kT0, o, rejected("malformed"));
+  }
+  g.add("malformed: a parameter repeated in another signature's member fails the whole field", "ed25519",
+        with(gw.request, [&](Request& r) { r.headers.emplace_back("Signature-Input", R"(sig1=("@method");x=1;x=2)"); }),
+        kT0, o, rejected("malformed"));
+
   g.add("malformed: checked before the label", "ed25519", set_input(R"(kong=("@method)"), kT0,
         with_opts<Options>(o, [](Options& x) { x.label = "other"; }), rejected("malformed"));
   g.add("valid: parameters on the Signature member are ignored", "ed25519", set_sig("kong=:" + sig + ":;x=1"), kT0, o,

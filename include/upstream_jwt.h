@@ -333,13 +333,15 @@ enum {
   UJWT_HTTPSIG_REASON_MISSING_SIGNATURE = 101, /* no Signature-Input/Signature,
                                                   or none with the label */
   UJWT_HTTPSIG_REASON_MALFORMED = 102,         /* a field or member is not
-                                                  what RFC 9421 defines */
+                                                  what RFC 9421 defines, or
+                                                  Signature-Input repeats a
+                                                  parameter */
   UJWT_HTTPSIG_REASON_AMBIGUOUS = 103,         /* several signatures, no label */
   UJWT_HTTPSIG_REASON_BAD_COMPONENT = 104,     /* a covered component cannot be
                                                   derived (field absent, ...) */
   UJWT_HTTPSIG_REASON_MISSING_COMPONENT = 105, /* a required component is not
                                                   covered */
-  UJWT_HTTPSIG_REASON_UNKNOWN_KEY = 106,       /* no key for the keyid */
+  UJWT_HTTPSIG_REASON_UNKNOWN_KEY = 106,       /* no key for the keyid (keyid="" names none) */
   UJWT_HTTPSIG_REASON_ALG_MISMATCH = 107,      /* alg param != the key's */
   UJWT_HTTPSIG_REASON_MISSING_PARAMETER = 108, /* created (or expires when
                                                   required) absent */
@@ -414,8 +416,10 @@ UJWT_API int ujwt_httpsig_verifier_new(ujwt_httpsig_verifier **out,
                                        ujwt_error *err);
 UJWT_API void ujwt_httpsig_verifier_free(ujwt_httpsig_verifier *v);
 /* key: hmac-sha256 secret bytes; others: a PEM public (or private) key.
-   keyid: the keyid parameter that selects this key; NULL = the key for
-   signatures without keyid. A repeated keyid: UJWT_ERR_INVALID_ARGUMENT. */
+   keyid: the keyid parameter that selects this key; NULL or empty = the key
+   for signatures without a keyid parameter (a signature's keyid="" selects
+   no key: UJWT_HTTPSIG_REASON_UNKNOWN_KEY). A repeated keyid:
+   UJWT_ERR_INVALID_ARGUMENT. */
 UJWT_API int ujwt_httpsig_verifier_add_key(ujwt_httpsig_verifier *v,
                                            const char *alg, size_t alg_len,
                                            const uint8_t *key, size_t key_len,

@@ -152,7 +152,7 @@ Result<Verified> Verifier::verify(const Message& msg, const VerifyOptions& opts)
   const auto sig_text = combined_field(msg, "signature");
   if (!input_text || !sig_text)
     return rejection(Reason::missing_signature, "no Signature-Input or no Signature field");
-  auto inputs = sf::parse_dictionary(*input_text);
+  auto inputs = sf::parse_dictionary(*input_text, sf::RepeatedParameter::refuse);
   if (!inputs) return rejection(Reason::malformed, "Signature-Input: " + inputs.error().message);
   auto sigs = sf::parse_dictionary(*sig_text);
   if (!sigs) return rejection(Reason::malformed, "Signature: " + sigs.error().message);
@@ -181,6 +181,7 @@ Result<Verified> Verifier::verify(const Message& msg, const VerifyOptions& opts)
     return rejection(Reason::malformed, "Signature member is not a byte sequence");
 
   std::optional<std::string> alg_param;
+  bool has_keyid = false;
   for (const auto& [key, v] : input->params) {
     const bool is_int = key == "created" || key == "expires";
     const bool is_str = key == "keyid" || key == "alg" || key == "nonce" || key == "tag";
@@ -188,12 +189,19 @@ Result<Verified> Verifier::verify(const Message& msg, const VerifyOptions& opts)
       return rejection(Reason::malformed, "signature parameter " + key + " has the wrong type");
     if (key == "created") out.created = v.number;
     else if (key == "expires") out.expires = v.number;
-    else if (key == "keyid") out.keyid = v.text;
+    else if (key == "keyid") {
+      out.keyid = v.text;
+      has_keyid = true;
+    }
     else if (key == "alg") alg_param = v.text;
     else if (key == "nonce") out.nonce = v.text;
     else if (key == "tag") out.tag = v.text;
   }
 
+  // `keyid=""` is a keyid, not the absence of one: it must not select the
+  // key registered without a keyid, and no key can be registered under "".
+  if (has_keyid && out.keyid.empty())
+    return rejection(Reason::unknown_key, "keyid is empty (no key has the empty keyid)");
   const KeyEntry* key = nullptr;
   for (const KeyEntry& k : keys_)
     if (k.keyid == out.keyid) key = &k;

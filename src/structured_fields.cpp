@@ -47,7 +47,8 @@ bool valid_utf8(std::string_view s) {
 
 class Parser {
  public:
-  explicit Parser(std::string_view in) : in_(in) {}
+  explicit Parser(std::string_view in, bool refuse_repeated = false)
+      : in_(in), refuse_repeated_(refuse_repeated) {}
 
   Error fail(const std::string& what) const {
     return make_error(Status::invalid_argument,
@@ -184,6 +185,8 @@ class Parser {
         if (!v) return std::move(v).error();
         value = std::move(v.value());
       }
+      if (refuse_repeated_ && find_key(out, key.value()))
+        return fail("parameter \"" + key.value() + "\" repeated");
       put(out, std::move(key.value()), std::move(value));
     }
     return out;
@@ -341,6 +344,13 @@ class Parser {
 
  private:
   template <class V>
+  static bool find_key(const std::vector<std::pair<std::string, V>>& map, const std::string& key) {
+    for (const auto& kv : map)
+      if (kv.first == key) return true;
+    return false;
+  }
+
+  template <class V>
   static void put(std::vector<std::pair<std::string, V>>& map, std::string key, V value) {
     for (auto& kv : map) {
       if (kv.first == key) {
@@ -353,6 +363,7 @@ class Parser {
 
   std::string_view in_;
   std::size_t pos_ = 0;
+  bool refuse_repeated_ = false;
 };
 
 Error bad_value(const std::string& what) {
@@ -388,6 +399,11 @@ Result<List> parse_list(std::string_view field) {
 
 Result<Dictionary> parse_dictionary(std::string_view field) {
   Parser p(field);
+  return p.top<Dictionary>([&] { return p.dictionary(); });
+}
+
+Result<Dictionary> parse_dictionary(std::string_view field, RepeatedParameter repeated) {
+  Parser p(field, repeated == RepeatedParameter::refuse);
   return p.top<Dictionary>([&] { return p.dictionary(); });
 }
 

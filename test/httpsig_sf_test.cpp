@@ -103,6 +103,17 @@ TEST(StructuredFields, Dictionaries) {
   EXPECT_EQ(canon("dict", "a=1,    b=2;x=1;y=2,   c=(a   b   c), d"), "a=1, b=2;x=1;y=2, c=(a b c), d");
   EXPECT_EQ(canon("dict", "a=?1, b;x"), "a, b;x");
   EXPECT_EQ(canon("dict", "a=1, b=2, a=3"), "a=3, b=2");  // overwrite in place
+  EXPECT_EQ(canon("dict", "a;x=1;x=2"), "a;x=2");
+  // Signature-Input's parse: a repeated parameter fails at any level, a repeated key does not.
+  const auto refuse = sf::RepeatedParameter::refuse;
+  for (const char* t : {"a;x=1;x=2", "a=(\"b\";p;p)", "a=(\"b\");p=1;q;p=1", "z=1, a=(1 2);k=?0;k=?0"}) {
+    EXPECT_TRUE(sf::parse_dictionary(t).ok()) << t;
+    EXPECT_FALSE(sf::parse_dictionary(t, refuse).ok()) << t;
+  }
+  auto kept = sf::parse_dictionary("a=1;x=1, a=(\"b\";x);x=2", refuse);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(sf::serialize(kept.value()).value(), "a=(\"b\";x);x=2");
+  EXPECT_TRUE(sf::parse_dictionary("a=1;x=1, a=(\"b\";x);x=2", sf::RepeatedParameter::last_wins).ok());
   EXPECT_EQ(canon("dict", "A=1"), "FAIL");
   EXPECT_EQ(canon("dict", "1a=1"), "FAIL");
   EXPECT_EQ(canon("dict", "a=1,"), "FAIL");

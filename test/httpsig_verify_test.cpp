@@ -1,5 +1,7 @@
 // Every rejection reason of httpsig::Verifier, and the signer's refusals.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <deque>
 #include <string>
@@ -8,6 +10,7 @@
 #include "upstream_jwt/httpsig.hpp"
 
 namespace hs = upstream_jwt::httpsig;
+namespace sf = upstream_jwt::sf;
 using hs::Algorithm;
 using hs::Reason;
 
@@ -168,6 +171,63 @@ TEST(HttpsigVerify, MalformedFields) {
   EXPECT_EQ(verify(v, with("sig1=();created=\"1\";keyid=\"gw\"", f.signature), opts()), R(Reason::malformed));
   EXPECT_EQ(verify(v, with("sig1=();created=1;keyid=gw", f.signature), opts()), R(Reason::malformed));
   EXPECT_EQ(verify(v, with("sig1=();created=1;keyid=\"gw\";tag=1", f.signature), opts()), R(Reason::malformed));
+}
+
+// A Signature-Input member written by hand (parameters the Signer never
+// writes), signed with kSecret over the base that carries it as written.
+Fixture hmac_signed_as_written(const std::string& member) {
+  Fixture f{"sig1=" + member, ""};
+  hs::Message m = f.msg();
+  m.fields.resize(1);  // Content-Type only
+  auto il = sf::parse_inner_list(member);
+  EXPECT_TRUE(il.ok());
+  auto base = hs::signature_base(m, il->items, member);
+  EXPECT_TRUE(base.ok());
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EXPECT_NE(HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
+                 reinterpret_cast<const unsigned char*>(base->data()), base->size(), mac, &len),
+            nullptr);
+  f.signature = "sig1=:" + sf::base64_encode(std::string(reinterpret_cast<char*>(mac), len)) + ":";
+  return f;
+}
+
+TEST(HttpsigVerify, EmptyKeyidIsAKeyidNotItsAbsence) {
+  hs::Verifier anon;
+  ASSERT_TRUE(anon.add_key(Algorithm::hmac_sha256, kSecret, "").ok());
+  const std::string covered = R"(("@method" "@target-uri" "content-type");created=1700000000)";
+  // The signature is sound: without keyid the key-less key verifies it.
+  EXPECT_EQ(verify(anon, hmac_signed_as_written(covered).msg(), opts()), 0);
+  // keyid="" names no key, so it does not select the key registered without one.
+  const Fixture empty = hmac_signed_as_written(covered + R"(;keyid="")");
+  auto r = anon.verify(empty.msg(), opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(static_cast<int>(r.error().reason), R(Reason::unknown_key));
+  EXPECT_NE(r.error().message.find("keyid is empty"), std::string::npos) << r.error().message;
+  // Nor a keyed key, and it is decided before the times.
+  EXPECT_EQ(verify(verifier(), empty.msg(), opts()), R(Reason::unknown_key));
+  EXPECT_EQ(verify(anon, empty.msg(), opts(kNow + 100000)), R(Reason::unknown_key));
+}
+
+TEST(HttpsigVerify, RepeatedSignatureInputParameterIsMalformed) {
+  auto v = verifier();
+  const Fixture f = signed_with(params());
+  ASSERT_EQ(verify(v, f.msg(), opts()), 0);
+  // Each re-serializes, last value in the first position, to what was signed.
+  const std::string created = "created=" + std::to_string(kNow);
+  std::string first_old = f.input;
+  first_old.replace(first_old.find(created), created.size(),
+                    "created=" + std::to_string(kNow - 86400) + ";" + created);
+  std::string component = f.input;
+  component.replace(component.find("\"@method\""), 9, "\"@method\";x;x");
+  for (const std::string& input : {f.input + ";" + created, first_old, component,
+                                   f.input + R"(, other=("@method");a=1;a=1)"}) {
+    Fixture g{input, f.signature};
+    EXPECT_EQ(verify(v, g.msg(), opts()), R(Reason::malformed)) << input;
+  }
+  // A repeated label still follows RFC 9651: the last member wins.
+  Fixture twice{R"(sig1=("@method");created=1, )" + f.input, f.signature};
+  EXPECT_EQ(verify(v, twice.msg(), opts()), 0);
 }
 
 TEST(HttpsigVerify, KeysAndAlgorithms) {

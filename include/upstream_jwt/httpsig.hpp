@@ -48,7 +48,7 @@ enum class Reason : int {
   ambiguous = 103,           // several signatures and no label chosen
   bad_component = 104,       // a covered component cannot be derived from the message
   missing_component = 105,   // a component the verifier requires is not covered
-  unknown_key = 106,         // no key for the keyid (or no keyid and several keys)
+  unknown_key = 106,         // no key for the keyid (an empty keyid names no key)
   alg_mismatch = 107,        // the alg parameter names another algorithm than the key's
   missing_parameter = 108,   // created (or expires, when required) is absent
   expired = 109,             // now > expires + leeway
@@ -162,7 +162,8 @@ class Verifier {
   // material: hmac-sha256: secret bytes; others: a PEM public key or a PEM
   // private key (only its public half is kept). keyid: the value a
   // signature's keyid parameter selects this key by; empty = the key for
-  // signatures without keyid. A repeated keyid is Status::invalid_argument.
+  // signatures without a keyid parameter (a `keyid=""` selects no key). A
+  // repeated keyid is Status::invalid_argument.
   Result<void> add_key(Algorithm alg, std::string_view material, std::string keyid);
   // Checks, in order: fields present and parse, label choice, member shapes,
   // key selection and alg, required components and tag, created/expires,

@@ -81,6 +81,17 @@ using Dictionary = std::vector<std::pair<std::string, Member>>;
 // a message naming the offset and what was expected.
 Result<List> parse_list(std::string_view field);
 Result<Dictionary> parse_dictionary(std::string_view field);
+
+// What a parser does with a key repeated within one set of Parameters.
+// RFC 9651 keeps the first position and the last value (`last_wins`, what
+// every other parser here does). `refuse` fails the field instead: RFC 9421
+// verifiers parse Signature-Input this way, because a serializer never writes
+// a parameter twice, so a repeated one is a broken or edited serialization
+// that a parser keeping the first value would read as another signature.
+// Repeated Dictionary keys still follow RFC 9651 (the field lines of several
+// intermediaries combine into one Dictionary).
+enum class RepeatedParameter { last_wins, refuse };
+Result<Dictionary> parse_dictionary(std::string_view field, RepeatedParameter repeated);
 Result<Item> parse_item(std::string_view field);
 // One Inner List and its parameters, e.g. `("@method" "@path");created=1`,
 // with nothing around it: the form of RFC 9421's @signature-params value.

@@ -50,6 +50,15 @@ local conf_state = setmetatable({}, { __mode = "k" })
 local signer_lru = assert(lrucache.new(128))
 local content_digest -- one per worker; hashing does not yield
 
+-- A byte an RFC 9421 @target-uri cannot carry: a space, a control, '#' (a
+-- target URI has no fragment) or a byte outside ASCII. Kong percent-encodes
+-- the path it forwards, but forwards the query exactly as the client sent it.
+local UNSIGNABLE_BYTE = "[%z\1-\32#\127-\255]"
+
+local BAD_URI_400 = {
+  message = "Bad request: the request URI has a byte that must be percent-encoded (RFC 3986)",
+}
+
 local function fail(status, log_msg, body, shared)
   kong.service.request.clear_header("Signature")
   kong.service.request.clear_header("Signature-Input")
@@ -154,9 +163,21 @@ local function scrub(conf, bind, shared)
   return headers
 end
 
+--- nil, or why the upstream path or query cannot be signed: which part, the
+-- byte and its offset (never the value, which may carry a client's secret).
+local function unsignable(part, v)
+  local at = find(v, UNSIGNABLE_BYTE)
+  if at then
+    return ("the upstream %s has byte 0x%02X at offset %d"):format(part, byte(v, at), at - 1)
+  end
+  return nil
+end
+
 -- The target URI the upstream receives: its scheme, the Host Kong sends
 -- (with preserve_host the client's; otherwise the service host, with the
 -- port unless it is the scheme's default), and the upstream path and query.
+-- nil when the authority is unknown; nil, why when the path or query has a
+-- byte no @target-uri can carry.
 local function target_uri(shared)
   local var = ngx.var
   local scheme = var.upstream_scheme
@@ -177,10 +198,15 @@ local function target_uri(shared)
       authority = host .. ":" .. port
     end
   end
-  local uri = scheme .. "://" .. authority .. shared.upstream_path()
+  local path = shared.upstream_path()
+  local query = kong.request.get_raw_query()
+  local why = unsignable("path", path) or unsignable("query", query)
+  if why then
+    return nil, why
+  end
+  local uri = scheme .. "://" .. authority .. path
   -- Kong's runloop (access.after) keeps a bare '?' in the upstream URI, which
   -- nginx alone would drop: the signed URI must be the one the upstream gets.
-  local query = kong.request.get_raw_query()
   if query ~= "" or var.is_args == "?" or byte(var.request_uri, -1) == QUESTION_MARK then
     uri = uri .. "?" .. query
   end
@@ -203,6 +229,20 @@ function M.access(conf, shared)
     return fail(500, "upstream-jwt: " .. err, nil, shared)
   end
 
+  -- Before the body is read: a request the upstream would receive with a
+  -- URI that is no RFC 9421 @target-uri (the core and our verifiers refuse
+  -- it, Node's HTTP server answers its request line with 400), sent with a
+  -- request line RFC 9112 3.2 calls invalid, is the client's to fix: 400,
+  -- never a 500 and never forwarded unsigned.
+  local uri, why = target_uri(shared)
+  if not uri then
+    if why then
+      return fail(400, "upstream-jwt: " .. why .. ", which an RFC 9421 @target-uri cannot carry;"
+                       .. " refused with 400 (the client must percent-encode it)", BAD_URI_400, shared)
+    end
+    return fail(500, "upstream-jwt: cannot tell the upstream's authority", nil, shared)
+  end
+
   local digest, status, msg = body_content_digest(conf, shared)
   if not digest then
     return fail(status, "upstream-jwt: " .. msg,
@@ -213,11 +253,6 @@ function M.access(conf, shared)
   local headers = scrub(conf, b, shared)
   local set_header = kong.service.request.set_header
   set_header("Content-Digest", digest)
-
-  local uri = target_uri(shared)
-  if not uri then
-    return fail(500, "upstream-jwt: cannot tell the upstream's authority", nil, shared)
-  end
 
   for i = #covered, 1, -1 do
     covered[i] = nil

@@ -164,9 +164,9 @@ function checkDigest(headers, digests) {
   if (matched === 0) reject('missing_digest', 'Content-Digest has no sha-256/sha-512 member');
 }
 
-function parseField(text, what) {
+function parseField(text, what, options) {
   try {
-    return parseDictionary(text);
+    return parseDictionary(text, options);
   } catch (e) {
     if (e instanceof SfError) reject('malformed', `${what}: ${e.message}`);
     throw e;
@@ -313,7 +313,7 @@ export class HttpSigVerifier {
     const inputText = combinedField(headers, 'signature-input');
     const sigText = combinedField(headers, 'signature');
     if (inputText === null || sigText === null) reject('missing_signature', 'no Signature-Input or no Signature field');
-    const inputs = parseField(inputText, 'Signature-Input');
+    const inputs = parseField(inputText, 'Signature-Input', { refuseRepeatedParameters: true });
     const sigs = parseField(sigText, 'Signature');
 
     let label = o.label;
@@ -329,13 +329,17 @@ export class HttpSigVerifier {
     if (input.items.some((it) => it.value.type !== 'string')) reject('malformed', 'a covered component is not a string');
     if (sig.kind !== 'item' || sig.value.type !== 'bytes') reject('malformed', 'Signature member is not a byte sequence');
 
-    const p = { keyid: '' };
+    const p = {};
     for (const [key, v] of input.params) {
       const want = PARAM_TYPES[key];
       if (want === undefined) continue;
       if (v.type !== want) reject('malformed', `signature parameter ${key} has the wrong type`);
       p[key] = v.value;
     }
+    // keyid="" is a keyid, not the absence of one: it must not select the key
+    // registered without a keyid, and no key can be registered under ''.
+    if (p.keyid === '') reject('unknown_key', 'keyid is empty (no key has the empty keyid)');
+    p.keyid ??= '';
 
     const key = await this.select(p.keyid);
     if (!key) reject('unknown_key', p.keyid ? `no key with keyid "${p.keyid}"` : 'no key for signatures without keyid');

@@ -14,7 +14,10 @@
 //   InnerList  { kind: 'inner', items: Item[], params: Map<key, bare> }
 //   Dictionary Map<key, Item|InnerList>; List (Item|InnerList)[]
 // A repeated Dictionary or Parameters key keeps its first position and its
-// last value (RFC 9651 4.2.2, 4.2.3.2).
+// last value (RFC 9651 4.2.2, 4.2.3.2); parseDictionary(text, { refuseRepeatedParameters: true })
+// fails on a Parameters key repeated instead (RFC 9421 verifiers parse
+// Signature-Input so: no serializer writes a parameter twice, and a parser
+// keeping the first value would read another signature).
 
 export class SfError extends Error {
   constructor(message) {
@@ -67,9 +70,10 @@ function validUtf8(buf) {
 }
 
 class Parser {
-  constructor(text) {
+  constructor(text, refuseRepeatedParameters = false) {
     this.s = text;
     this.i = 0;
+    this.refuseRepeated = refuseRepeatedParameters;
   }
 
   fail(what) {
@@ -174,6 +178,7 @@ class Parser {
         this.i++;
         value = this.bareItem();
       }
+      if (this.refuseRepeated && out.has(key)) this.fail(`parameter "${key}" repeated`);
       out.set(key, value);
     }
     return out;
@@ -326,7 +331,10 @@ class Parser {
   }
 }
 
-export const parseDictionary = (text) => { const p = new Parser(text); return p.top(() => p.dictionary()); };
+export const parseDictionary = (text, { refuseRepeatedParameters = false } = {}) => {
+  const p = new Parser(text, refuseRepeatedParameters);
+  return p.top(() => p.dictionary());
+};
 export const parseList = (text) => { const p = new Parser(text); return p.top(() => p.list()); };
 export const parseItem = (text) => { const p = new Parser(text); return p.top(() => p.item()); };
 export const parseInnerList = (text) => { const p = new Parser(text); return p.top(() => p.innerList()); };

@@ -295,6 +295,12 @@ describe('structured fields: strict where the core is', () => {
     // A repeated key keeps its first position and its last value, as RFC 9651 and the core.
     assert.equal(serializeDictionary(parseDictionary('a=1, b=2, a=3')), 'a=3, b=2');
     assert.equal(serializeDictionary(parseDictionary('a;x=1;x=2')), 'a;x=2');
+    // Signature-Input's parse: a repeated parameter (at any level) fails, a repeated key does not.
+    const strict = { refuseRepeatedParameters: true };
+    for (const t of ['a;x=1;x=2', 'a=("b";p;p)', 'a=("b");p=1;q;p=1', 'z=1, a=(1 2);k=?0;k=?0']) {
+      assert.throws(() => parseDictionary(t, strict), SfError, t);
+    }
+    assert.equal(serializeDictionary(parseDictionary('a=1;x=1, a=("b";x);x=2', strict)), 'a=("b";x);x=2');
     assert.equal(serializeList(parseList('("x"  "y");p=?0, z;q')), '("x" "y");p=?0, z;q');
     assert.equal(serializeList(parseList('1.100, 2.0, -3.050')), '1.1, 2.0, -3.05');
     assert.deepEqual(parseDictionary(''), new Map());

@@ -77,6 +77,11 @@ describe('HttpSigVerifier', () => {
       edit('Signature-Input', (s) => s.replace('nonce="n-1"', 'nonce=?1')),
       edit('Signature-Input', (s) => s.replace('tag="orders"', 'tag=1')),
       edit('Signature-Input', (s) => s.replace('alg="hmac-sha256"', 'alg=:AAAA:')),
+      // A repeated parameter, though the last value re-serializes to what was signed.
+      edit('Signature-Input', (s) => `${s};created=${NOW}`),
+      edit('Signature-Input', (s) => s.replace(`created=${NOW}`, `created=${NOW - 86400};created=${NOW}`)),
+      edit('Signature-Input', (s) => s.replace('"@method"', '"@method";x;x')),
+      edit('Signature-Input', (s) => `${s}, other=("@method");a=1;a=1`),
     ];
     for (const c of cases) assert.equal(await reasonOf(v.verify(c, { now: NOW })), 'malformed', c.headers.at(-2)[1] + c.headers.at(-1)[1]);
     // Parameters it does not know are signed over but not interpreted.
@@ -101,6 +106,10 @@ describe('HttpSigVerifier', () => {
     const anon = await verifier({}, 'hmac-sha256', '');
     assert.equal((await anon.verify(signed({ params: noKeyid }), { now: NOW })).keyid, '');
     assert.equal(await reasonOf(anon.verify(signed(), { now: NOW })), 'unknown_key');
+    // keyid="" is a keyid, not its absence: signed with the kid-less key, still unknown_key.
+    const empty = signed({ params: { ...PARAMS, keyid: '' } });
+    assert.match(empty.headers.at(-2)[1], /;keyid="";/);
+    assert.equal(await reasonOf(anon.verify(empty, { now: NOW })), 'unknown_key');
   });
 
   test('alg_mismatch: the key decides, alg can only confirm', async () => {

@@ -280,7 +280,11 @@ class Reasons(unittest.TestCase):
                 (si.replace('keyid="gw"', "keyid=gw"), sig), (si.replace('nonce="n-1"', "nonce=1"), sig),
                 (si.replace(f"expires={NOW + 60}", f"expires={NOW + 60}.0"), sig), (si + ';tag=?1', sig),
                 (si.replace('alg="ed25519"', "alg=ed25519"), sig), ("kong=(\"@method\");created=@1", sig),
-                (si.replace("kong=", "kong=", 1) + ", other=\xe9", sig)]:
+                (si.replace("kong=", "kong=", 1) + ", other=\xe9", sig),
+                # a repeated parameter, though the last value re-serializes to what was signed
+                (si + f";created={NOW}", sig),
+                (si.replace(f"created={NOW}", f"created={NOW - 86400};created={NOW}"), sig),
+                (si.replace('"@method"', '"@method";x;x'), sig), (si + ', other=("@method");a=1;a=1', sig)]:
             with self.subTest(si=si_value, sig=sig_value):
                 self.assertReason("malformed", with_fields(si_value, sig_value))
 
@@ -306,6 +310,11 @@ class Reasons(unittest.TestCase):
         del p["keyid"]
         v.verify(signed(gateway_request(), GATEWAY_COMPONENTS, params=p), now=NOW, content=BODY)
         self.assertReason("unknown_key", signed(gateway_request(), GATEWAY_COMPONENTS), v=v)
+        # keyid="" is a keyid, not its absence: signed by the key without keyid, still unknown_key
+        p["keyid"] = ""
+        empty = signed(gateway_request(), GATEWAY_COMPONENTS, params=p)
+        self.assertTrue(dict(empty.headers)["Signature-Input"].endswith(';keyid=""'))
+        self.assertReason("unknown_key", empty, v=v)
 
     def test_missing_component_and_tag(self):
         msg = signed(gateway_request(), ["@method", "@target-uri", "@authority"])

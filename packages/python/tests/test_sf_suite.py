@@ -147,6 +147,17 @@ class StructuredFieldSuite(unittest.TestCase):
                 with self.assertRaises(sf.SFError):
                     sf.parse_dictionary(bad)
 
+    def test_repeated_parameters_refused_on_request(self):
+        # RFC 9651 keeps the last value; Signature-Input's parse refuses a
+        # repeated parameter at any level, and still lets a repeated key win.
+        for text in ("a;x=1;x=2", 'a=("b";p;p)', "a=(\"b\");p=1;q;p=1", "z=1, a=(1 2);k=?0;k=?0"):
+            with self.subTest(field=text):
+                self.assertIsNotNone(sf.parse_dictionary(text))
+                with self.assertRaises(sf.SFError):
+                    sf.parse_dictionary(text, refuse_repeated_parameters=True)
+        d = sf.parse_dictionary('a=1;x=1, a=("b";x);x=2', refuse_repeated_parameters=True)
+        self.assertEqual(sf.serialize_dictionary(d), 'a=("b";x);x=2')
+
     def test_byte_sequences_are_canonical_padded_base64_only(self):
         self.assertEqual(sf.parse_item(":aGVsbG8=:").value, b"hello")
         for bad in (":aGVsbG8:", ":aGVsbG9=:", ":aGVs=bG8=:", ":aGVsbG8==:", ":=aGVsbG8=:", ":aGVs bG8=:"):

@@ -756,7 +756,7 @@ class SignatureVerifier:
         if input_text is None or sig_text is None:
             raise _reject("missing_signature", "no Signature-Input or no Signature field")
         try:
-            inputs = sf.parse_dictionary(input_text)
+            inputs = sf.parse_dictionary(input_text, refuse_repeated_parameters=True)
         except sf.SFError as e:
             raise _reject("malformed", f"Signature-Input: {e}") from None
         try:
@@ -783,7 +783,7 @@ class SignatureVerifier:
             raise _reject("malformed", "Signature member is not a byte sequence")
 
         created = expires = None
-        keyid, alg_param, nonce, tag = "", None, None, None
+        keyid, alg_param, nonce, tag = None, None, None, None
         for key, v in spec.params.items():
             if key in ("created", "expires"):
                 if not sf.is_integer(v):
@@ -804,6 +804,11 @@ class SignatureVerifier:
                 else:
                     tag = str(v)
 
+        # keyid="" is a keyid, not the absence of one: it must not select the
+        # key registered without a keyid, and no key can be registered under "".
+        if keyid == "":
+            raise _reject("unknown_key", "keyid is empty (no key has the empty keyid)")
+        keyid = keyid or ""
         key_entry = self._select(keyid)
         if key_entry is None:
             raise _reject("unknown_key", f'no key with keyid "{keyid}"' if keyid

@@ -13,6 +13,10 @@ subclass). An Item is Item(value, params); an Inner List is
 InnerList(items, params); parameters and Dictionaries are dicts (insertion
 ordered; a repeated key keeps its first position and takes the last value,
 as RFC 9651 says); a List is a Python list of Items and InnerLists.
+parse_dictionary(text, refuse_repeated_parameters=True) fails on a Parameters
+key repeated instead: RFC 9421 verifiers parse Signature-Input so, because no
+serializer writes a parameter twice and a parser keeping the first value would
+read another signature.
 """
 
 from __future__ import annotations
@@ -74,15 +78,16 @@ _HEX_LOWER = "0123456789abcdef"
 
 
 class _Parser:
-    __slots__ = ("s", "i", "n")
+    __slots__ = ("s", "i", "n", "refuse_repeated")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, refuse_repeated: bool = False) -> None:
         # RFC 9651 4.2 step 1: the field is ASCII. Bytes arrive as latin-1 text.
         if _NON_ASCII.search(text):
             raise SFError("non-ASCII character")
         self.s = text
         self.i = 0
         self.n = len(text)
+        self.refuse_repeated = refuse_repeated
 
     def fail(self, what: str) -> SFError:
         return SFError(f"{what} at offset {self.i}")
@@ -172,6 +177,8 @@ class _Parser:
             if self.peek() == "=":
                 self.i += 1
                 value = self.bare_item()
+            if self.refuse_repeated and key in out:
+                raise self.fail(f'parameter "{key}" repeated')
             out[key] = value
         return out
 
@@ -324,16 +331,16 @@ def _text(field_value: Union[str, bytes]) -> str:
     return field_value.decode("latin-1") if isinstance(field_value, (bytes, bytearray)) else field_value
 
 
-def _top(text: Union[str, bytes], rule: str):  # type: ignore[no-untyped-def]
-    p = _Parser(_text(text))
+def _top(text: Union[str, bytes], rule: str, refuse_repeated: bool = False):  # type: ignore[no-untyped-def]
+    p = _Parser(_text(text), refuse_repeated)
     p.skip_sp()
     v = getattr(p, rule)()
     p.finish()
     return v
 
 
-def parse_dictionary(field_value: Union[str, bytes]) -> Dictionary:
-    return _top(field_value, "dictionary")  # type: ignore[no-any-return]
+def parse_dictionary(field_value: Union[str, bytes], refuse_repeated_parameters: bool = False) -> Dictionary:
+    return _top(field_value, "dictionary", refuse_repeated_parameters)  # type: ignore[no-any-return]
 
 
 def parse_list(field_value: Union[str, bytes]) -> SFList:
