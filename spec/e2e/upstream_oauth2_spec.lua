@@ -78,9 +78,11 @@ local ROUTES = {
                   consumer_authorization = "keep" }),
   route("down", { client_id = "errors",
                   token_endpoint = "http://127.0.0.1:" .. DEAD_PORT .. "/token" }),
-  -- a client the server does not know: when it answers, 3 s later, it issues nothing, so the
-  -- count of tokens issued to "errors" cannot depend on how fast the other cases ran
-  route("timeout", { client_id = "timeout", token_endpoint = IDP .. "/slow/3/token",
+  -- a client the server does not know: when it answers, 10 s later, it issues nothing, so the
+  -- count of tokens issued to "errors" cannot depend on how fast the other cases ran. 10 s
+  -- (not the 500 ms read_timeout plus a little) so that the bound on the request's duration
+  -- below keeps seconds of margin on a loaded machine and still tells the two apart.
+  route("timeout", { client_id = "timeout", token_endpoint = IDP .. "/slow/10/token",
                      read_timeout = 500 }),
   route("garbage", { client_id = "errors", token_endpoint = IDP .. "/garbage" }),
   route("notoken", { client_id = "errors", token_endpoint = IDP .. "/no-token" }),
@@ -334,7 +336,8 @@ describe("upstream-oauth2 end to end", function()
         local after = idp.stats()
         assert.equal(before.upstream_ok, after.upstream_ok)
         assert.equal(before.upstream_rejected, after.upstream_rejected)
-        assert.is_true(secs < 2.5, "took " .. secs .. " s")
+        -- fails fast: well under the slow endpoint's 10 s and the default 10 s read timeout
+        assert.is_true(secs < 8, "took " .. secs .. " s")
         local log = H.read(gw.log)
         local lines = {}
         for line in log:gmatch("[^\n]*upstream%-oauth2[^\n]*") do
