@@ -29,7 +29,8 @@ export function freePort() {
   });
 }
 
-export async function waitPort(port, ms = 10000) {
+// The timeout only bounds a hang: a process starting on a loaded machine may need many seconds.
+export async function waitPort(port, ms = 60000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const ok = await new Promise((resolve) => {

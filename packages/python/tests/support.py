@@ -46,7 +46,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10.0):
+# The timeout only bounds a hang: a process starting on a loaded machine may need many seconds.
+def wait_port(port, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         try:
