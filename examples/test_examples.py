@@ -63,7 +63,7 @@ def gateway(example, upstream_port, tmp):
     gw = subprocess.Popen([os.path.join(REPO, "dev", "gateway"), "up", cfg, "--port", str(port)],
                           cwd=REPO, env=gateway_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_port(port, 20)
+        wait_port(port)
         yield port
     finally:
         gw.terminate()
@@ -84,7 +84,7 @@ class ServiceCase(unittest.TestCase):
                                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             cls.ports[name] = port
         for port in cls.ports.values():
-            wait_port(port, 20)
+            wait_port(port)
 
     @classmethod
     def tearDownClass(cls):
@@ -244,7 +244,7 @@ class HttpMessageSignatureExamples(ServiceCase):
                 p = subprocess.Popen(SERVICES[name] + args + ["--port", str(port), "--quiet"], cwd=REPO, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
-                    wait_port(port, 20)
+                    wait_port(port)
                     with gateway("kong-httpsig.yml", port, self.tmp.name) as gw_port:
                         self.assertEqual(raw(gw_port, "GET", b"/orders/1", [("apikey", "alice-demo-key")]),
                                          (401, {"error": "tag_mismatch"}))

@@ -230,9 +230,15 @@ describe("e2e: JWKS rotation under load, verifiers on the Python and Node packag
       S.reload("gw-es256", { "gw-es256", "gw-eddsa" })
       assert.same({ "gw-es256", "gw-eddsa" }, S.published())
       local before = S.fetches()
-      -- wait past the verifiers' cache lifetime: each has fetched the new document
-      H.sleep(2.5)
-      local after = S.fetches()
+      -- wait past the verifiers' cache lifetime (2 s) until each has fetched the new document:
+      -- polled, since a fetch needs a request after the lifetime and a loaded machine may
+      -- delay both; the deadline only bounds a hang (a verifier that never refetches).
+      local after
+      local deadline = os.time() + 20
+      repeat
+        H.sleep(0.2)
+        after = S.fetches()
+      until (after.python > before.python and after.node > before.node) or os.time() > deadline
       assert.is_true(after.python > before.python and after.node > before.node,
                      "a verifier did not fetch the JWKS again: " .. cjson.encode({ before, after }))
 

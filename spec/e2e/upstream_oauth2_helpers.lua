@@ -41,8 +41,11 @@ end
 local spawn = E.spawn
 local alive = E.is_alive
 
+-- The deadline only bounds a hang (a process that dies is reported at once): starting Kong's
+-- code or oidc-provider on a loaded machine can take many seconds.
 local function wait_for(what, pid, log, check)
-  for _ = 1, 200 do
+  local deadline = os.time() + 90
+  while os.time() <= deadline do
     if check() then
       return
     end

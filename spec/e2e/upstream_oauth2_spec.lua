@@ -29,7 +29,7 @@ local CLIENTS = {
             public_key = H.root .. "/test/keys/ed25519.pub.pem" },
   burst = { auth = "client_secret_post", secret = SECRET },
   wrk = { auth = "client_secret_post", secret = SECRET },
-  expiring = { auth = "client_secret_post", secret = SECRET, expires_in = 3 },
+  expiring = { auth = "client_secret_post", secret = SECRET, expires_in = 30 },
   purge = { auth = "client_secret_post", secret = SECRET },
   keep = { auth = "client_secret_post", secret = SECRET },
   tls = { auth = "client_secret_post", secret = SECRET },
@@ -72,15 +72,17 @@ local ROUTES = {
                    private_key = key("ed25519.pem"), client_assertion_algorithm = "EdDSA" }),
   route("burst", { client_id = "burst", token_endpoint = IDP .. "/slow/0.5/token" }),
   route("wrk", { client_id = "wrk", token_endpoint = IDP .. "/slow/0.3/token" }),
-  route("expiring", { client_id = "expiring", refresh_before = 1 }),
+  route("expiring", { client_id = "expiring", refresh_before = 25 }),
   route("purge", { client_id = "purge", purge_on_upstream_status = { 401 } }),
   route("keep", { client_id = "keep", header = "X-Access-Token",
                   consumer_authorization = "keep" }),
   route("down", { client_id = "errors",
                   token_endpoint = "http://127.0.0.1:" .. DEAD_PORT .. "/token" }),
-  -- a client the server does not know: when it answers, 3 s later, it issues nothing, so the
-  -- count of tokens issued to "errors" cannot depend on how fast the other cases ran
-  route("timeout", { client_id = "timeout", token_endpoint = IDP .. "/slow/3/token",
+  -- a client the server does not know: when it answers, 10 s later, it issues nothing, so the
+  -- count of tokens issued to "errors" cannot depend on how fast the other cases ran. 10 s
+  -- (not the 500 ms read_timeout plus a little) so that the bound on the request's duration
+  -- below keeps seconds of margin on a loaded machine and still tells the two apart.
+  route("timeout", { client_id = "timeout", token_endpoint = IDP .. "/slow/10/token",
                      read_timeout = 500 }),
   route("garbage", { client_id = "errors", token_endpoint = IDP .. "/garbage" }),
   route("notoken", { client_id = "errors", token_endpoint = IDP .. "/no-token" }),
@@ -237,19 +239,23 @@ describe("upstream-oauth2 end to end", function()
   end)
 
   it("reuses the token until near expiry, then refreshes it", function()
+    -- expires_in 30, refresh_before 25: served from the cache for 5 s, then refreshed while the
+    -- first token still has 25 s to live. The windows are seconds wide so that a slow curl on a
+    -- loaded machine cannot carry a request across one of them.
+    local t0 = os.time() -- before the fetch, so the token's life starts after it
     local first_status, first = get("/expiring/x")
     assert.equal(200, first_status)
-    local t0 = os.time()
     local _, again = get("/expiring/x")
     assert.equal(first.headers.authorization, again.headers.authorization)
     assert.equal(1, issued("expiring"))
-    -- expires_in 3, refresh_before 1: served from the cache for < 2 s
-    H.sleep(2.2)
+    H.sleep(5.5)
     local status, later = get("/expiring/x")
     assert.equal(200, status)
     assert.are_not.equal(first.headers.authorization, later.headers.authorization)
     assert.equal(2, issued("expiring"))
-    assert.is_true(os.time() - t0 < 5)
+    -- the refresh came before the first token expired (whole seconds: less than 29 s passed),
+    -- so it was refresh_before, not the expiry, that replaced it
+    assert.is_true(os.time() - t0 <= 28, "took " .. (os.time() - t0) .. " s")
   end)
 
   it("fetches exactly one token for 64 concurrent requests across 2 workers", function()
@@ -330,7 +336,8 @@ describe("upstream-oauth2 end to end", function()
         local after = idp.stats()
         assert.equal(before.upstream_ok, after.upstream_ok)
         assert.equal(before.upstream_rejected, after.upstream_rejected)
-        assert.is_true(secs < 2.5, "took " .. secs .. " s")
+        -- fails fast: well under the slow endpoint's 10 s and the default 10 s read timeout
+        assert.is_true(secs < 8, "took " .. secs .. " s")
         local log = H.read(gw.log)
         local lines = {}
         for line in log:gmatch("[^\n]*upstream%-oauth2[^\n]*") do

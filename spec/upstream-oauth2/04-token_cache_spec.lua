@@ -169,7 +169,10 @@ describe("upstream-oauth2 token cache", function()
     local c = D.load("kong.plugins.upstream-oauth2.token_cache")
     local short = { wait_timeout = 10, lock_ttl = 0.4 }
     local long = { wait_timeout = 10, lock_ttl = 30 }
-    local slow = fetcher(1.2, { access_token = "a", ttl = 0.001 })
+    -- A's token is too short-lived to cache (no ttl): had it a ttl of a millisecond, a stall of
+    -- the nginx process across t=1.2..1.6 would run A's end and C's start in one pass of the
+    -- event loop, on one cached clock, and C would take A's token as still fresh
+    local slow = fetcher(1.2, { access_token = "a" })
     local slower = fetcher(2, { access_token = "b", ttl = 60 })
     local results = D.run({
       function() D.as_worker(101); return a.get("k", slow, short) end,

@@ -84,7 +84,14 @@ def make_keys(alg):
     if alg in ("RS256", "PS256"):
         k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     elif alg == "ES256":
-        k = ec.generate_private_key(ec.SECP256R1())
+        # PyJWT 2.6's to_jwk drops leading zero bytes of x and y (1 key in 128), which RFC 7518
+        # section 6.2.1.2 forbids and the CLI rightly refuses: the JWK check below would fail by
+        # the luck of the draw. A key with full 32-byte coordinates keeps it about interop.
+        while True:
+            k = ec.generate_private_key(ec.SECP256R1())
+            numbers = k.public_key().public_numbers()
+            if numbers.x >> 248 and numbers.y >> 248:
+                break
     else:
         k = ed25519.Ed25519PrivateKey.generate()
     return k, k.public_key(), pem_private(k), pem_public(k)

@@ -13,7 +13,7 @@ import { HttpSigVerifier, InMemoryReplayStore } from '../src/index.js';
 import { upstreamJwt as expressMw } from '../src/express.js';
 import { upstreamJwt as fastifyMw } from '../src/fastify.js';
 import { cliSign, contentDigest, hasCli, makeKeys } from './httpsig-support.js';
-import { freePort, rawRequest } from './support.js';
+import { rawRequest } from './support.js';
 
 const KEYS = makeKeys();
 const ALGS = Object.keys(KEYS);
@@ -37,9 +37,9 @@ async function expressServer(v, opts) {
   app.use(expressMw(v, opts));
   app.get('/healthz', (req, res) => res.send('ok'));
   app.all('/{*rest}', (req, res) => res.json(reply(req.upstreamSignature, req.rawBody, req.headers)));
-  const port = await freePort();
-  const server = await new Promise((r) => { const s = app.listen(port, '127.0.0.1', () => r(s)); });
-  return { port, close: () => new Promise((r) => server.close(r)) };
+  // port 0: the kernel's port, taken as it is chosen (no window for another process to take it)
+  const server = await new Promise((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
 }
 
 async function fastifyServer(v, opts) {
@@ -49,9 +49,8 @@ async function fastifyServer(v, opts) {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => done(null, body));
   app.get('/healthz', async () => 'ok');
   app.all('/*', async (req) => reply(req.upstreamSignature, req.body ?? Buffer.alloc(0), req.headers));
-  const port = await freePort();
-  await app.listen({ port, host: '127.0.0.1' });
-  return { port, close: () => app.close() };
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { port: app.server.address().port, close: () => app.close() };
 }
 
 const BASE_HEADERS = [['Content-Type', 'application/json'], ['X-Consumer-ID', 'c-42'], ['X-Consumer-Username', 'mallory']];

@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import { InMemoryReplayStore, Verifier, headersSha256 } from '../src/index.js';
 import { upstreamJwt as expressJwt } from '../src/express.js';
 import { upstreamJwt as fastifyJwt } from '../src/fastify.js';
-import { SECRET, claimsFor, freePort, rawRequest, token } from './support.js';
+import { SECRET, claimsFor, rawRequest, token } from './support.js';
 
 const H = 'X-Upstream-JWT';
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -24,9 +24,9 @@ async function expressServer(v, opts) {
   app.get('/healthz', (req, res) => res.send('ok'));
   app.all('/{*rest}', (req, res) => res.json({ sub: req.upstreamJwt.sub, body_len: req.rawBody.length, body_sha: sha(req.rawBody) }));
   app.all('/', (req, res) => res.json({ sub: req.upstreamJwt.sub, body_len: req.rawBody.length, body_sha: sha(req.rawBody) }));
-  const port = await freePort();
-  const server = await new Promise((r) => { const s = app.listen(port, '127.0.0.1', () => r(s)); });
-  return { port, close: () => new Promise((r) => server.close(r)) };
+  // port 0: the kernel's port, taken as it is chosen (no window for another process to take it)
+  const server = await new Promise((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });
+  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
 }
 
 async function fastifyServer(v, opts) {
@@ -38,9 +38,8 @@ async function fastifyServer(v, opts) {
     const body = req.body ?? Buffer.alloc(0);
     return { sub: req.upstreamJwt.sub, body_len: body.length, body_sha: sha(body) };
   });
-  const port = await freePort();
-  await app.listen({ port, host: '127.0.0.1' });
-  return { port, close: () => app.close() };
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { port: app.server.address().port, close: () => app.close() };
 }
 
 for (const [name, start] of [['express', expressServer], ['fastify', fastifyServer]]) {

@@ -20,16 +20,27 @@ export async function token(claims = claimsFor(), { key = SECRET, alg = 'HS256',
   return new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) }).sign(key);
 }
 
-export function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+// A loopback port nothing listens on, for a process that binds it later. The kernel may give a
+// port it just handed out and saw released again, so two calls before either process binds could
+// collide: never the same twice.
+const handedOut = new Set();
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address();
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
-export async function waitPort(port, ms = 10000) {
+// The timeout only bounds a hang: a process starting on a loaded machine may need many seconds.
+export async function waitPort(port, ms = 60000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const ok = await new Promise((resolve) => {

@@ -40,13 +40,24 @@ def token(claims=None, key=SECRET, alg="HS256", kid=None, **kw):
     return jwt.encode(claims or claims_for(**kw), key, algorithm=alg, headers={"kid": kid} if kid else None)
 
 
+_handed_out = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, for a process that binds it later.
+    The kernel may give a port it just handed out and saw released again, so
+    two calls before either process binds could collide: never the same twice."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
-def wait_port(port, timeout=10.0):
+# The timeout only bounds a hang: a process starting on a loaded machine may need many seconds.
+def wait_port(port, timeout=60.0):
     end = time.time() + timeout
     while time.time() < end:
         try:
@@ -80,26 +91,33 @@ class ServerThread:
     """A werkzeug WSGI server or a uvicorn ASGI server on a free port."""
 
     def __init__(self, app, kind="wsgi"):
-        self.port = free_port()
+        # Both servers listen on a socket bound here to port 0, so no other
+        # process can take the port between choosing it and listening on it.
         if kind == "wsgi":
             from werkzeug.serving import make_server
 
             from upstream_jwt_verify.flask import raw_target_request_handler
 
-            self.server = make_server("127.0.0.1", self.port, app, threaded=True,
+            self.server = make_server("127.0.0.1", 0, app, threaded=True,
                                       request_handler=raw_target_request_handler())
+            self.port = self.server.socket.getsockname()[1]
             self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
             self.stop = self.server.shutdown
         else:
             import uvicorn
 
-            cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+            cfg = uvicorn.Config(app, log_level="error", lifespan="off")
             self.server = uvicorn.Server(cfg)
-            self.thread = threading.Thread(target=self.server.run, daemon=True)
+            self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
 
             def stop():
                 self.server.should_exit = True
                 self.thread.join(5)
+                sock.close()
 
             self.stop = stop
         self.thread.start()
