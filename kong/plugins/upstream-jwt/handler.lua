@@ -32,7 +32,8 @@ local UpstreamJwtHandler = {
   PRIORITY = 790,
 }
 
-local HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
+-- The one definition the schema checks secrets with at config time.
+local HMAC_MIN_BYTES = require("kong.plugins.upstream-jwt.typedefs").HMAC_MIN_BYTES
 
 local GENERIC_500 = { message = "An unexpected error occurred" }
 local TOO_LARGE_413 = { message = "Request body too large" }
