@@ -72,48 +72,46 @@ describe("e2e: keys checked when the declarative config loads", function()
     assert.is_false(H.sh("curl -s -o /dev/null --max-time 1 " .. H.url(P.gw_bad, "/")))
   end
 
-  it("refuses upstream-jwt with a P-384 key for ES256", function()
-    refused("jwt-p384", [[
+  local function jwt_plugin(alg, pem)
+    return ([[
           - name: upstream-jwt
             config:
-              algorithm: ES256
-              private_key: ]] .. block(keys.p384, 16),
-      "plugin 'upstream-jwt' on route r: schema violation ('config.private_key' is not usable for ES256: "
-        .. "EC key on curve secp384r1; ES256 requires P-256)", keys.p384)
+              algorithm: %s
+              private_key: ]]):format(alg) .. block(pem, 16)
+  end
+
+  local function jwks_plugin(alg, pem)
+    return ([[
+          - name: upstream-jwt-jwks
+            config:
+              key_ids: [cur]
+              algorithms: [%s]
+              public_keys:
+                - ]]):format(alg) .. block(pem, 18)
+  end
+
+  it("refuses upstream-jwt with a P-384 key for ES256", function()
+    refused("jwt-p384", jwt_plugin("ES256", keys.p384),
+      "plugin 'upstream-jwt' on route r: schema violation ('config.private_key' is not usable "
+        .. "for ES256: EC key on curve secp384r1; ES256 requires P-256)", keys.p384)
   end)
 
   it("refuses upstream-jwt with an RSA key of 1024 bits", function()
-    refused("jwt-rsa1024", [[
-          - name: upstream-jwt
-            config:
-              algorithm: PS256
-              private_key: ]] .. block(keys.rsa1024, 16),
-      "plugin 'upstream-jwt' on route r: schema violation ('config.private_key' is not usable for PS256: "
-        .. "RSA key has 1024 bits; at least 2048 are required)", keys.rsa1024)
+    refused("jwt-rsa1024", jwt_plugin("PS256", keys.rsa1024),
+      "plugin 'upstream-jwt' on route r: schema violation ('config.private_key' is not usable "
+        .. "for PS256: RSA key has 1024 bits; at least 2048 are required)", keys.rsa1024)
   end)
 
   it("refuses upstream-jwt-jwks with an Ed448 key for EdDSA", function()
-    refused("jwks-ed448", [[
-          - name: upstream-jwt-jwks
-            config:
-              key_ids: [cur]
-              algorithms: [EdDSA]
-              public_keys:
-                - ]] .. block(keys.ed448_pub, 18),
-      "plugin 'upstream-jwt-jwks' on route r: schema violation ('config.public_keys[1]' is not usable for "
-        .. "EdDSA: key type Ed448 does not match algorithm EdDSA)", keys.ed448_pub)
+    refused("jwks-ed448", jwks_plugin("EdDSA", keys.ed448_pub),
+      "plugin 'upstream-jwt-jwks' on route r: schema violation ('config.public_keys[1]' is not "
+        .. "usable for EdDSA: key type Ed448 does not match algorithm EdDSA)", keys.ed448_pub)
   end)
 
   it("refuses upstream-jwt-jwks with an RSA key named for EdDSA", function()
-    refused("jwks-rsa-eddsa", [[
-          - name: upstream-jwt-jwks
-            config:
-              key_ids: [cur]
-              algorithms: [EdDSA]
-              public_keys:
-                - ]] .. block(keys.rsa_pub, 18),
-      "plugin 'upstream-jwt-jwks' on route r: schema violation ('config.public_keys[1]' is not usable for "
-        .. "EdDSA: key type RSA does not match algorithm EdDSA)", keys.rsa_pub)
+    refused("jwks-rsa-eddsa", jwks_plugin("EdDSA", keys.rsa_pub),
+      "plugin 'upstream-jwt-jwks' on route r: schema violation ('config.public_keys[1]' is not "
+        .. "usable for EdDSA: key type RSA does not match algorithm EdDSA)", keys.rsa_pub)
   end)
 
   it("refuses upstream-oauth2 with a public key as its client assertion key", function()
