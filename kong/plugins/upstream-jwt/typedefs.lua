@@ -217,8 +217,7 @@ end
 
 -- The key parsed for the configured algorithm: a truncated PEM, an RSA key under 2048 bits,
 -- an EC key off P-256, an Ed448 key or a key of another type than the algorithm's is refused
--- here instead of on every request. Kong skips the check when private_key is a vault
--- reference. Kong looks up a check's failed fields by their dotted path, which does not find
+-- here instead of on every request. A vault reference is left to request time. Kong looks up a check's failed fields by their dotted path, which does not find
 -- a failed config.private_key, so a key the field validator refused is skipped here: its
 -- message is the field's.
 local function check_private_key_usable(entity)
