@@ -76,6 +76,7 @@ function M.private_key(kind, fresh)
     ec = "-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
     ec384 = "-algorithm EC -pkeyopt ec_paramgen_curve:P-384",
     ed25519 = "-algorithm ED25519",
+    ed448 = "-algorithm ED448",
   }
   local path = os.tmpname()
   local ok, out = M.run("openssl genpkey " .. assert(args[kind], kind) .. " -out " .. path)

@@ -3,7 +3,11 @@ local setup = require "spec.helpers.setup"
 local schema = require "kong.plugins.upstream-jwt-jwks.schema"
 local validate, refused = require("spec.helpers.schema_assert")(schema)
 
-local PEM = "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n"
+setup.require_native()
+
+-- Real keys: every literal key is parsed at config time (05-key_check_spec.lua).
+local PEM = setup.public_key(setup.private_key("ec"))
+local RSA_PEM = setup.public_key(setup.private_key("rsa"))
 
 describe("upstream-jwt-jwks schema", function()
   it("defaults: algorithms from the key type, max_age 300", function()
@@ -13,8 +17,8 @@ describe("upstream-jwt-jwks schema", function()
   end)
 
   it("takes up to 16 keys with ids and algorithms in the same order", function()
-    assert(validate({ public_keys = { PEM, PEM }, key_ids = { "cur", "next" }, algorithms = { "ES256", "PS256" },
-                      max_age = 0 }))
+    assert(validate({ public_keys = { PEM, RSA_PEM }, key_ids = { "cur", "next" },
+                      algorithms = { "ES256", "PS256" }, max_age = 0 }))
     local many, ids = {}, {}
     for i = 1, 17 do
       many[i], ids[i] = PEM, "k" .. i

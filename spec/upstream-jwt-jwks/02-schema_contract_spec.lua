@@ -1,11 +1,14 @@
 -- The upstream-jwt-jwks configuration as an interface: every field attribute and every
 -- message a refused configuration gets, through Kong's schema library
 -- (spec/helpers/schema_contract.lua).
-require "spec.helpers.setup"
+local setup = require "spec.helpers.setup"
+setup.require_native()
 local contract = require "spec.helpers.schema_contract"
 local schema = require "kong.plugins.upstream-jwt-jwks.schema"
 
-local PEM = "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n"
+-- Real keys: every literal key is parsed at config time.
+local PEM = setup.public_key(setup.private_key("ec"))
+local ED_PEM = setup.public_key(setup.private_key("ed25519"))
 
 local seventeen, ids17 = {}, {}
 for i = 1, 17 do
@@ -18,9 +21,9 @@ contract.describe(describe, it, schema, {
       { public_keys = { PEM }, key_ids = { "k1" } },
       { public_keys = { PEM }, key_ids = { "k1" }, algorithms = {}, max_age = 300 } },
     { "vault references, one algorithm per key and the bounds of max_age",
-      { public_keys = { "{vault://env/a}", PEM }, key_ids = { "a", " ~" },
+      { public_keys = { "{vault://env/a}", ED_PEM }, key_ids = { "a", " ~" },
         algorithms = { "PS256", "EdDSA" }, max_age = 86400 },
-      { public_keys = { "{vault://env/a}", PEM }, key_ids = { "a", " ~" },
+      { public_keys = { "{vault://env/a}", ED_PEM }, key_ids = { "a", " ~" },
         algorithms = { "PS256", "EdDSA" }, max_age = 86400 } },
     { "max_age 0", { public_keys = { PEM }, key_ids = { "k" }, max_age = 0 },
       { public_keys = { PEM }, key_ids = { "k" }, algorithms = {}, max_age = 0 } },

@@ -76,9 +76,9 @@ describe("upstream-jwt schema", function()
     for _, alg in ipairs({ "HS256", "HS384", "HS512" }) do
       assert(validate({ algorithm = alg, secret = string.rep("k", 64) }))
     end
-    local pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n"
-    for _, alg in ipairs({ "RS256", "PS256", "ES256", "EdDSA" }) do
-      local conf = assert(validate({ algorithm = alg, private_key = pem, key_id = "k1" }))
+    for alg, kind in pairs({ RS256 = "rsa", PS256 = "rsa", ES256 = "ec", EdDSA = "ed25519" }) do
+      local conf = assert(validate({ algorithm = alg, private_key = setup.private_key(kind),
+                                     key_id = "k1" }))
       assert.equal("k1", conf.key_id)
     end
   end)

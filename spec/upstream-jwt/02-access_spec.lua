@@ -352,12 +352,16 @@ describe("upstream-jwt handler", function()
       expect_refusal(conf, nil, 500, "cannot use the RS256 key", { "TUlJRXZRSUJBREFOQmdrcWhraUc5" })
     end)
 
+    -- The schema refuses such a key when it is configured literally; one a vault reference
+    -- resolves to reaches the handler.
     it("on a key of the wrong type or strength", function()
       local ec = setup.private_key("ec")
-      local conf = make_conf({ algorithm = "RS256", private_key = ec })
+      local conf = make_conf({ algorithm = "RS256", private_key = "{vault://env/pem}" })
+      conf.private_key = ec
       expect_refusal(conf, nil, 500, "cannot use the RS256 key", { ec:match("\n(%S+)\n") })
       local weak = setup.private_key("rsa1024")
-      conf = make_conf({ algorithm = "RS256", private_key = weak })
+      conf = make_conf({ algorithm = "RS256", private_key = "{vault://env/pem}" })
+      conf.private_key = weak
       expect_refusal(conf, nil, 500, "cannot use the RS256 key", { weak:match("\n(%S+)\n") })
     end)
 

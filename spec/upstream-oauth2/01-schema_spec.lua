@@ -71,7 +71,7 @@ describe("upstream-oauth2 schema", function()
       assert.is_table(conf, auth .. ": " .. tostring(msg))
     end
     local conf, _, msg = validate(base({ client_auth = "private_key_jwt", client_secret = "__nil",
-                                         private_key = "-----BEGIN PRIVATE KEY-----\n...",
+                                         private_key = helpers.private_key("ec"),
                                          client_assertion_algorithm = "ES256",
                                          key_id = "k1" }))
     assert.is_table(conf, msg)

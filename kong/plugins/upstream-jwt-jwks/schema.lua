@@ -77,5 +77,6 @@ return {
         field_sources = { "config.public_keys", "config.key_ids", "config.algorithms" },
         fn = same_length,
     } },
+    plugin_typedefs.published_keys_usable,
   },
 }

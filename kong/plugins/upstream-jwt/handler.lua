@@ -32,7 +32,11 @@ local UpstreamJwtHandler = {
   PRIORITY = 790,
 }
 
-local HMAC_MIN_BYTES = { HS256 = 32, HS384 = 48, HS512 = 64 }
+-- The one definition the schema checks secrets with at config time. Kong 3.9.3 loads a
+-- plugin's handler before its schema (kong/db/dao/plugins.lua load_plugin), so this require
+-- may be the first; it is sound because typedefs needs only Kong's schema library, which
+-- Kong has loaded for its own entities before any plugin.
+local HMAC_MIN_BYTES = require("kong.plugins.upstream-jwt.typedefs").HMAC_MIN_BYTES
 
 local GENERIC_500 = { message = "An unexpected error occurred" }
 local TOO_LARGE_413 = { message = "Request body too large" }

@@ -236,6 +236,7 @@ return {
     plugin_typedefs.hmac_needs_secret,
     plugin_typedefs.asymmetric_needs_private_key,
     plugin_typedefs.hmac_secret_length,
+    plugin_typedefs.private_key_usable,
     { custom_entity_check = {
         field_sources = { "config.bind_headers", "config.header" },
         fn = check_bind_headers,

@@ -39,13 +39,69 @@ function M.is_reference(v)
      and sub(v, 2, 8) == "vault:/"
 end
 
--- Structural check only: the key itself is parsed by the native library at first use, where
--- an unusable key fails closed.
+-- Structural check of the field alone; the entity checks below then parse the key for the
+-- algorithm it is configured with.
 local function validate_private_pem(value)
   if value:find("-----BEGIN ", 1, true) and value:find("PRIVATE KEY-----", 1, true) then
     return true
   end
   return nil, "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+end
+
+-- The native library parses keys at config time. It is required on first use and never
+-- raised from: a node that stores configuration without signing (a control plane, tooling
+-- that reads the schema) may not have it, and must still load the schema. There the deep
+-- check is skipped and only the structural one applies; a data plane without the library
+-- cannot load the handlers (native.lua raises there), so no request is signed with a key
+-- that was not parsed. false: tried, not available.
+local native_module
+
+local function native()
+  if native_module == nil then
+    local ok, mod = pcall(require, "kong.plugins.upstream-jwt.native")
+    native_module = ok and mod or false
+    if not ok and ngx and ngx.log then
+      ngx.log(ngx.WARN, "upstream-jwt: keys are checked only structurally at config time: ",
+              tostring(mod))
+    end
+  end
+  return native_module or nil
+end
+
+--- Whether `pem` is a private key the signer takes for `alg`. Refusals name `field` and the
+-- library's reason, which describes the key (type, size, curve) and never contains it.
+-- Without the library, only the PEM armour is checked.
+function M.check_private_key(field, alg, pem)
+  local lib = native()
+  if not lib then
+    local ok, err = validate_private_pem(pem)
+    if not ok then
+      return nil, ("'%s': %s"):format(field, err)
+    end
+    return true
+  end
+  local signer, err = lib.new_signer(alg, pem)
+  if not signer then
+    return nil, ("'%s' is not usable for %s: %s"):format(field, alg, tostring(err))
+  end
+  return true
+end
+
+--- Whether `pem` (public, or private of which the public half is published) gives a JWK, for
+-- `alg` when one is named. Without the library nothing is checked.
+function M.check_public_key(field, alg, pem)
+  local lib = native()
+  if not lib then
+    return true
+  end
+  local jwks, err = lib.jwks_from_pem(pem, nil, alg)
+  if not jwks then
+    if alg then
+      return nil, ("'%s' is not usable for %s: %s"):format(field, alg, tostring(err))
+    end
+    return nil, ("'%s' is not usable: %s"):format(field, tostring(err))
+  end
+  return true
 end
 
 -- HTTP only: upstream-jwt reads the body whole in access to hash it, which would break a
@@ -154,9 +210,34 @@ M.hmac_secret_length = { custom_entity_check = {
   fn = check_hmac_secret,
 } }
 
+local ASYMMETRIC = {}
+for _, alg in ipairs(M.ASYMMETRIC_ALGORITHMS) do
+  ASYMMETRIC[alg] = true
+end
+
+-- The key parsed for the configured algorithm: a truncated PEM, an RSA key under 2048 bits,
+-- an EC key off P-256, an Ed448 key or a key of another type than the algorithm's is refused
+-- here instead of on every request. A vault reference is left to request time. Kong looks up a check's failed fields by their dotted path, which does not find
+-- a failed config.private_key, so a key the field validator refused is skipped here: its
+-- message is the field's.
+local function check_private_key_usable(entity)
+  local config = entity.config
+  local alg, pem = config and config.algorithm, config and config.private_key
+  if not ASYMMETRIC[alg] or type(pem) ~= "string" or M.is_reference(pem)
+     or not validate_private_pem(pem) then
+    return true
+  end
+  return M.check_private_key("config.private_key", alg, pem)
+end
+
+M.private_key_usable = { custom_entity_check = {
+  field_sources = { "config.algorithm", "config.private_key" },
+  fn = check_private_key_usable,
+} }
+
 -- upstream-jwt-jwks: the public keys services verify those tokens with, one array element
--- per key. A key is checked when the document is built (a private key publishes its public
--- half), so only emptiness is refused here.
+-- per key (a private key publishes its public half). The field refuses only emptiness; the
+-- entity check published_keys_usable parses each key with the algorithm named for it.
 
 M.published_key = Schema.define {
   type = "string",
@@ -172,5 +253,44 @@ M.published_key_algorithm = Schema.define {
   type = "string",
   one_of = M.ASYMMETRIC_ALGORITHMS,
 }
+
+-- Each literal key parsed as the JWKS document would be built from it. An element that is a
+-- vault reference is resolved only at request time, where the handler fails closed. When
+-- the algorithms are not one per key the same_length check of the plugin says so, and which
+-- algorithm belongs to which key is unknown, so the keys are not parsed. Kong runs this
+-- check even when these fields failed their own validation (it looks their errors up by
+-- dotted path), so an element of the wrong type is left to the field's message.
+local function check_published_keys(entity)
+  local config = entity.config
+  local keys, algs = config and config.public_keys, config and config.algorithms
+  if type(keys) ~= "table" then
+    return true
+  end
+  if type(algs) ~= "table" then
+    algs = {}
+  end
+  if #algs ~= 0 and #algs ~= #keys then
+    return true
+  end
+  for i, pem in ipairs(keys) do
+    local alg = algs[i]
+    -- An algorithm outside the list is the algorithms field's own error.
+    if alg ~= nil and not ASYMMETRIC[alg] then
+      return true
+    end
+    if type(pem) == "string" and pem ~= "" and not M.is_reference(pem) then
+      local ok, err = M.check_public_key("config.public_keys[" .. i .. "]", alg, pem)
+      if not ok then
+        return nil, err
+      end
+    end
+  end
+  return true
+end
+
+M.published_keys_usable = { custom_entity_check = {
+  field_sources = { "config.public_keys", "config.algorithms" },
+  fn = check_published_keys,
+} }
 
 return M

@@ -97,6 +97,16 @@ local function check_config(config)
     if HMAC_ALGS[alg] then
       return nil, "private_key_jwt signs with RS256, ES256 or EdDSA, not " .. alg
     end
+    -- The key the client assertion is signed with, parsed for its algorithm (RS256 unless
+    -- named, as the token client signs). A vault reference is resolved and checked per request.
+    if not plugin_typedefs.is_reference(config.private_key) then
+      local ok, err = plugin_typedefs.check_private_key("config.private_key",
+                                                        is_string(alg) and alg or "RS256",
+                                                        config.private_key)
+      if not ok then
+        return nil, err
+      end
+    end
   else
     if not is_string(secret) then
       return nil, "client_secret is required when client_auth is " .. tostring(auth)
