@@ -11,8 +11,6 @@ local typedefs = require "kong.db.schema.typedefs"
 local Schema = require "kong.db.schema"
 
 local type = type
-local byte = string.byte
-local sub = string.sub
 
 local M = {}
 
@@ -33,11 +31,9 @@ local function spoken(list)
   return table.concat(list, ", ", 1, #list - 1) .. " and " .. list[#list]
 end
 
--- Kong's kong.vault.is_reference, inlined so the schemas load outside Kong.
-function M.is_reference(v)
-  return type(v) == "string" and byte(v, 1) == 123 and byte(v, -1) == 125
-     and sub(v, 2, 8) == "vault:/"
-end
+-- What Kong's schema library itself treats as a vault reference (resolved, and so checked,
+-- only at request time).
+M.is_reference = require("kong.pdk.vault").is_reference
 
 -- Structural check of the field alone; the entity checks below then parse the key for the
 -- algorithm it is configured with.
